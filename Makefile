@@ -1,0 +1,36 @@
+# Every target sets itself up: a virtual environment in .venv, the package installed
+# into it, and the system tools the tests need (a `dot` binary; chromium for the
+# browser test). Running a target twice does the set-up once.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+	@bash .ci/system-deps
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,notebooks,browser]'
+	@touch $@
+
+demo: setup
+	$(PY) -m autograd_core
+
+test: setup
+	$(PY) -m pytest -q tests notebooks --nbmake
+
+lint: setup
+	$(BIN)/ruff check autograd_core nn viz tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -1,0 +1,518 @@
+"""The scalar engine: ``Value`` nodes, the graph they record, and the backward pass.
+
+A node is data, not code: its value, its parents (argument order), the name of its
+op and the local derivative ``d self / d parent`` for each parent, all computed in
+the forward pass from the rule table (:mod:`autograd_core.rules`). The backward pass
+is the lecture's algorithm: for a topological order ``v_1 .. v_N``, set
+``delta(v_N) = 1`` and, from ``N`` down to 1, send ``delta(child) * local`` to every
+parent, where the messages a node receives add up to its own delta.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import ContextDecorator
+from typing import Any, NamedTuple, Union
+
+import numpy as np
+
+from .rules import RULES, Rule
+
+__all__ = [
+    "Value",
+    "Message",
+    "topological_order",
+    "backward_steps",
+    "grad",
+    "hessian",
+    "no_grad",
+    "is_grad_enabled",
+]
+
+Number = Union[int, float]
+_ALLOWED_NUMBERS = "an int, a float or a numpy real scalar"
+
+
+def _as_float(data: Any, what: str = "Value data") -> float:
+    """Check and convert user data at the boundary."""
+    kind = type(data)
+    if kind is float:
+        value = data
+    elif kind is int:
+        value = float(data)
+    elif isinstance(data, (bool, np.bool_)) or not isinstance(data, (numbers.Real, np.number)):
+        raise TypeError(f"{what} must be {_ALLOWED_NUMBERS}; got {data!r} ({kind.__name__})")
+    elif isinstance(data, np.complexfloating):
+        raise TypeError(f"{what} must be real; got {data!r} ({kind.__name__})")
+    else:
+        value = float(data)
+    if value != value:
+        raise ValueError(f"{what} is NaN; a Value holds a real number")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# no_grad: a per-thread depth, plus a global count so the hot path stays one check.
+
+_thread_state = threading.local()
+_count_lock = threading.Lock()
+_disabled_anywhere = 0
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops in this thread record the graph (False inside ``no_grad``)."""
+    return not getattr(_thread_state, "depth", 0)
+
+
+class no_grad(ContextDecorator):
+    """Context manager and decorator: ops inside build no graph; results are leaves.
+
+    It affects only the thread that enters it.
+
+    Example:
+        >>> with no_grad():
+        ...     y = Value(2.0) * 3
+        >>> y.op, y.parents
+        ('', ())
+    """
+
+    def __enter__(self) -> no_grad:
+        global _disabled_anywhere
+        _thread_state.depth = getattr(_thread_state, "depth", 0) + 1
+        with _count_lock:
+            _disabled_anywhere += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _disabled_anywhere
+        _thread_state.depth -= 1
+        with _count_lock:
+            _disabled_anywhere -= 1
+
+
+# ---------------------------------------------------------------------------
+# Value
+
+
+class Value:
+    """One real number in a computation graph.
+
+    Args:
+        data: an int, a float or a numpy real scalar (stored as a float; NaN is refused).
+        label: a name shown in reprs and pictures.
+
+    Attributes:
+        data: the value (float).
+        grad: the delta d(root)/d(self) after ``backward()``; leaves accumulate.
+        label: the name given, or ``""``.
+        op: the name of the rule that made this node (``""`` for a leaf).
+        parents: the inputs of that op, in argument order (a tuple).
+        local_grads: d self / d parent for each parent, computed in the forward pass.
+        attrs: the op's constant attributes (the exponent of ``x ** 2``, a slope).
+
+    Example:
+        >>> x = Value(2.0, label="x")
+        >>> y = x * x + 1
+        >>> y.backward()
+        >>> y.data, x.grad
+        (5.0, 4.0)
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "attrs")
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        if type(label) is not str:
+            raise TypeError(f"label must be a str; got {label!r} ({type(label).__name__})")
+        self.data = _as_float(data)
+        self.grad: Any = 0.0
+        self.label = label
+        self.op = ""
+        self.parents: tuple[Value, ...] = ()
+        self.local_grads: tuple = ()
+        self.attrs: tuple = ()
+
+    # -- display and conversion ------------------------------------------------
+
+    def __repr__(self) -> str:
+        label = f"{self.label!r}, " if self.label else ""
+        return f"Value({label}data={self.data:.6g}, grad={_fmt(self.grad)})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # Comparisons look at the data; equality stays identity so nodes can key dicts.
+    def __lt__(self, other: Any) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Any) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return self.data >= _data(other)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    # -- gradients -------------------------------------------------------------
+
+    def backward(self, gradient: Any = 1.0, *, create_graph: bool = False) -> None:
+        """Run the backward pass from this node.
+
+        Every node reached gets its delta recomputed (an intermediate ``grad`` never
+        silently doubles); leaves add the new delta to what they had, as in PyTorch,
+        so call ``zero_grad`` between optimisation steps.
+
+        Args:
+            gradient: the delta of this node (1 for a loss).
+            create_graph: record the backward pass itself, so that the resulting
+                ``grad`` attributes are ``Value`` s that can be differentiated again.
+        """
+        if create_graph:
+            seed = gradient if isinstance(gradient, Value) else Value(gradient)
+            deltas: dict[Value, Any] = {}
+            for _ in _messages(self, seed, deltas, True):
+                pass
+            for node, delta in deltas.items():
+                if node.parents or (type(node.grad) is float and node.grad == 0.0):
+                    node.grad = delta
+                else:
+                    node.grad = node.grad + delta
+            return
+        seed = _as_float(gradient, "gradient")
+        order = topological_order(self)
+        for node in order:
+            if node.parents:
+                node.grad = 0.0
+        if self.parents:
+            self.grad = seed
+        else:
+            self.grad += seed
+        # The hot path: one loop, children before parents.
+        for node in reversed(order):
+            delta = node.grad
+            for parent, local in zip(node.parents, node.local_grads):
+                parent.grad += delta * local
+
+    # -- arithmetic (each operator looks up its rule, computes, records) -------
+
+    def __add__(self, other: Any) -> Value:
+        return _binary(_ADD, self, other)
+
+    def __radd__(self, other: Any) -> Value:
+        return _binary(_ADD, other, self)
+
+    def __sub__(self, other: Any) -> Value:
+        return _binary(_SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Value:
+        return _binary(_SUB, other, self)
+
+    def __mul__(self, other: Any) -> Value:
+        return _binary(_MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Value:
+        return _binary(_MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Value:
+        return _binary(_DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Value:
+        return _binary(_DIV, other, self)
+
+    def __pow__(self, exponent: Any) -> Value:
+        if isinstance(exponent, Value):
+            return _binary(_POWV, self, exponent)
+        if isinstance(exponent, np.ndarray):
+            return NotImplemented
+        return _unary(_POW, self, (_as_float(exponent, "exponent"),))
+
+    def __rpow__(self, base: Any) -> Value:
+        return _binary(_POWV, base, self)
+
+    def __neg__(self) -> Value:
+        return _unary(_NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _unary(_ABS, self)
+
+    def exp(self) -> Value:
+        """e ** self; overflows to inf rather than raising."""
+        return _unary(_EXP, self)
+
+    def log(self) -> Value:
+        """Natural logarithm; ``ValueError`` for inputs <= 0."""
+        return _unary(_LOG, self)
+
+    def sqrt(self) -> Value:
+        """Square root; ``ValueError`` for negative inputs."""
+        return _unary(_SQRT, self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent."""
+        return _unary(_TANH, self)
+
+    def sigmoid(self) -> Value:
+        """Logistic sigmoid 1 / (1 + e^-x), stable in both tails."""
+        return _unary(_SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(x, 0); its derivative at 0 is taken to be 0."""
+        return _unary(_RELU, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """x for x > 0, else slope * x; the derivative at 0 is the slope."""
+        return _unary(_LEAKY, self, (_as_float(slope, "slope"),))
+
+    def abs(self) -> Value:
+        """|x|; its derivative at 0 is taken to be 0."""
+        return _unary(_ABS, self)
+
+    def sin(self) -> Value:
+        """Sine."""
+        return _unary(_SIN, self)
+
+    def cos(self) -> Value:
+        """Cosine."""
+        return _unary(_COS, self)
+
+    def softplus(self) -> Value:
+        """log(1 + e^x), stable in both tails."""
+        return _unary(_SOFTPLUS, self)
+
+
+_ADD, _SUB, _MUL, _DIV, _POWV = (RULES[n] for n in ("add", "sub", "mul", "div", "powv"))
+_NEG, _POW, _EXP, _LOG, _SQRT = (RULES[n] for n in ("neg", "pow", "exp", "log", "sqrt"))
+_TANH, _SIGMOID, _RELU, _LEAKY = (RULES[n] for n in ("tanh", "sigmoid", "relu", "leaky_relu"))
+_ABS, _SIN, _COS, _SOFTPLUS = (RULES[n] for n in ("abs", "sin", "cos", "softplus"))
+
+_new_value = object.__new__
+
+
+def _node(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple) -> Value:
+    """Make a recorded node without re-validating (the engine's own constructor)."""
+    node = _new_value(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.op = op
+    node.parents = parents
+    node.local_grads = local_grads
+    node.attrs = attrs
+    return node
+
+
+def _grad_disabled() -> bool:
+    return bool(getattr(_thread_state, "depth", 0))
+
+
+def _lift(x: Any) -> Value:
+    """Turn a number into a constant leaf; refuse anything else with a clear message."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, np.ndarray):
+        raise TypeError(
+            f"cannot combine a Value with a numpy array of shape {x.shape}; "
+            "put the array on the left to apply the op element-wise"
+        )
+    return _node(_as_float(x, "operand"), "", (), (), ())
+
+
+def _unary(rule: Rule, x: Value, attrs: tuple = ()) -> Value:
+    data = x.data
+    out = rule.forward(data, *attrs)
+    if _disabled_anywhere and _grad_disabled():
+        return _node(out, "", (), (), ())
+    return _node(out, rule.name, (x,), rule.local(data, out, *attrs), attrs)
+
+
+def _binary(rule: Rule, x: Any, y: Any) -> Value:
+    if type(x) is not Value:
+        x = _lift(x)
+    if type(y) is not Value:
+        y = _lift(y)
+    a = x.data
+    b = y.data
+    out = rule.forward(a, b)
+    if _disabled_anywhere and _grad_disabled():
+        return _node(out, "", (), (), ())
+    return _node(out, rule.name, (x, y), rule.local(a, b, out), ())
+
+
+def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
+    """Apply the rule ``name`` from the table to ``inputs`` (numbers or Values).
+
+    This is how variadic ops such as ``sum`` are built; operators and methods on
+    ``Value`` are shorthands for the fixed-arity ones.
+    """
+    rule = RULES.get(name)
+    if rule is None:
+        raise NotImplementedError(f"no rule for op {name!r} (known: {sorted(RULES)})")
+    if rule.arity >= 0 and len(inputs) != rule.arity:
+        raise ValueError(f"op {name!r} takes {rule.arity} inputs, got {len(inputs)}")
+    nodes = tuple(x if type(x) is Value else _lift(x) for x in inputs)
+    data = tuple(node.data for node in nodes)
+    out = rule.forward(*data, *attrs)
+    if _disabled_anywhere and _grad_disabled():
+        return _node(out, "", (), (), ())
+    return _node(out, name, nodes, rule.local(*data, out, *attrs), tuple(attrs))
+
+
+def _data(x: Any) -> float:
+    return x.data if isinstance(x, Value) else _as_float(x, "operand")
+
+
+def _fmt(g: Any) -> str:
+    return f"{g:.6g}" if type(g) is float else repr(g)
+
+
+# ---------------------------------------------------------------------------
+# Graph traversal and gradients
+
+
+def topological_order(*roots: Value) -> list[Value]:
+    """All nodes the roots depend on, parents before children.
+
+    Iterative (no recursion limit) and deterministic: parents are visited in
+    argument order, roots in the order given.
+    """
+    for root in roots:
+        if not isinstance(root, Value):
+            raise TypeError(f"topological_order takes Values; got {root!r}")
+    order: list[Value] = []
+    seen: dict[Value, None] = {}
+    for root in roots:
+        if root in seen:
+            continue
+        stack: list[tuple[Value, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if node in seen:
+                continue
+            seen[node] = None
+            stack.append((node, True))
+            for parent in reversed(node.parents):
+                if parent not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+class Message(NamedTuple):
+    """One message of the backward pass, sent along one edge from child to parent.
+
+    Attributes:
+        sender: the child node whose delta is being passed back.
+        receiver: the parent that receives it.
+        parent_index: which input of the sender the receiver is (edge identity when
+            a node uses the same parent twice, as in ``a + a``).
+        local_grad: d sender / d receiver, recorded in the forward pass.
+        sender_delta: the sender's delta, complete when it sends.
+        contribution: ``sender_delta * local_grad``, the message itself.
+        receiver_delta: the receiver's running sum after adding the message.
+    """
+
+    sender: Value
+    receiver: Value
+    parent_index: int
+    local_grad: Any
+    sender_delta: Any
+    contribution: Any
+    receiver_delta: Any
+
+
+def _value_local_grads(node: Value) -> tuple:
+    """Recompute a node's local derivatives as Values (for higher-order gradients)."""
+    rule = RULES[node.op]
+    return rule.local(*node.parents, node, *node.attrs)
+
+
+def _messages(
+    root: Value, seed: Any, deltas: dict[Value, Any], create_graph: bool
+) -> Iterator[Message]:
+    """The backward pass as messages; fills ``deltas`` and leaves ``.grad`` alone."""
+    order = topological_order(root)
+    deltas[root] = seed
+    for node in reversed(order):
+        if not node.parents:
+            continue
+        delta = deltas.get(node)
+        if delta is None:
+            continue
+        local_grads = _value_local_grads(node) if create_graph else node.local_grads
+        for index, (parent, local) in enumerate(zip(node.parents, local_grads)):
+            contribution = delta * local
+            previous = deltas.get(parent)
+            total = contribution if previous is None else previous + contribution
+            deltas[parent] = total
+            yield Message(node, parent, index, local, delta, contribution, total)
+
+
+def backward_steps(root: Value, gradient: Number = 1.0) -> Iterator[Message]:
+    """The backward pass from ``root``, one :class:`Message` per edge, in sending order.
+
+    The order is the engine's own: children before parents in reverse topological
+    order, each node's parents in argument order. Nothing is written to ``.grad``;
+    the final ``receiver_delta`` of each node equals what ``backward()`` computes.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward_steps takes a Value; got {root!r}")
+    return _messages(root, _as_float(gradient, "gradient"), {}, False)
+
+
+def grad(
+    output: Value, inputs: Sequence[Value] | Value, *, create_graph: bool = False
+) -> list[Any]:
+    """Derivatives of ``output`` with respect to each of ``inputs``, as a list.
+
+    ``.grad`` attributes are not touched. With ``create_graph=True`` the results
+    are Values that can be differentiated again (inputs that ``output`` does not
+    depend on get a constant ``Value(0.0)``); otherwise floats.
+
+    Example:
+        >>> x = Value(3.0)
+        >>> (dy,) = grad(x ** 3, [x], create_graph=True)
+        >>> dy.data, grad(dy, [x])[0]
+        (27.0, 18.0)
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value; got {output!r}")
+    single = isinstance(inputs, Value)
+    targets = [inputs] if single else list(inputs)
+    for target in targets:
+        if not isinstance(target, Value):
+            raise TypeError(f"grad: inputs must be Values; got {target!r}")
+    deltas: dict[Value, Any] = {}
+    seed = Value(1.0) if create_graph else 1.0
+    for _ in _messages(output, seed, deltas, create_graph):
+        pass
+    zero = (lambda: Value(0.0)) if create_graph else (lambda: 0.0)
+    results = []
+    for target in targets:
+        delta = deltas.get(target)
+        if delta is None:
+            results.append(zero())
+        elif create_graph and not isinstance(delta, Value):
+            results.append(Value(delta))
+        else:
+            results.append(delta)
+    return results
+
+
+def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
+    """The matrix of second derivatives d^2 output / d inputs[i] d inputs[j].
+
+    Built by differentiating each first derivative (computed with
+    ``create_graph=True``) once more.
+    """
+    first = grad(output, inputs, create_graph=True)
+    return [[float(d) for d in grad(g, inputs)] for g in first]

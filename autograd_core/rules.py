@@ -1,0 +1,443 @@
+"""The rule table: every primitive the engine knows, in one place.
+
+Each primitive is a :class:`Rule`: its name (recorded as ``Value.op``), a forward
+function on Python floats, the same forward on numpy arrays, and a local-derivative
+function that returns ``d out / d input`` for each input, in argument order.
+
+A local-derivative function is called as ``local(*inputs, out, *attrs)`` and is
+written once so that it runs on three backends:
+
+* Python floats (the eager pass records these numbers on each node),
+* numpy arrays (the batched replay of a traced graph),
+* ``Value`` nodes (building a graph of the derivative, for higher-order gradients).
+
+Rules that must branch (relu, abs, max) call small helpers below that pick the
+backend by type. Each rule's docstring is the human-readable text of its maths;
+``Rule.text`` carries it to pictures and docs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Rule", "RULES", "DomainError", "register"]
+
+
+class DomainError(ValueError):
+    """An op was applied outside its domain (``log(0)``, ``sqrt(-1)``, ``0 ** -1``)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One primitive of the engine.
+
+    Attributes:
+        name: the op name recorded on nodes (``Value.op``).
+        arity: number of inputs, or ``-1`` for a variadic op (``sum``).
+        forward: ``forward(*inputs, *attrs)`` on Python floats; raises
+            :class:`DomainError` outside the op's domain.
+        forward_array: the same on numpy arrays (no domain checks).
+        local: ``local(*inputs, out, *attrs)`` -> tuple of local derivatives, one per
+            input; runs on floats, numpy arrays and ``Value`` nodes.
+        text: the rule in words and symbols, e.g. ``d tanh(x)/dx = 1 - tanh(x)^2``.
+        symbol: a short display name (``+``, ``*``, ``tanh``).
+        branch: for ops with kinks (relu, abs, max), ``branch(*inputs, *attrs)``
+            names the smooth piece the inputs lie on; where it changes between
+            nearby points, the op is not differentiable there. ``None`` for smooth
+            ops.
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., float]
+    forward_array: Callable[..., Any]
+    local: Callable[..., tuple]
+    text: str
+    symbol: str
+    branch: Callable[..., Any] | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register(
+    name: str,
+    arity: int,
+    forward: Callable[..., float],
+    forward_array: Callable[..., Any],
+    local: Callable[..., tuple],
+    *,
+    symbol: str | None = None,
+    branch: Callable[..., Any] | None = None,
+) -> Rule:
+    """Add a primitive to :data:`RULES`; the local function's docstring is its text."""
+    if name in RULES:
+        raise ValueError(f"rule {name!r} is already registered")
+    text = (local.__doc__ or "").strip()
+    if not text:
+        raise ValueError(f"rule {name!r}: its local-derivative function needs a docstring")
+    rule = Rule(name, arity, forward, forward_array, local, text, symbol or name, branch)
+    RULES[name] = rule
+    return rule
+
+
+# ---------------------------------------------------------------------------
+# Backend helpers: one function, three backends (float, numpy array, Value).
+# Floats take the first branch; numpy arrays the second; anything else is a Value.
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray)
+
+
+def _step(x: Any) -> Any:
+    """1 where x > 0, else 0 (relu's derivative; 0 at the kink)."""
+    if type(x) is float:
+        return 1.0 if x > 0.0 else 0.0
+    if _is_array(x):
+        return (x > 0.0).astype(float)
+    return 1.0 if x.data > 0.0 else 0.0
+
+
+def _leaky_step(x: Any, slope: float) -> Any:
+    """1 where x > 0, else slope."""
+    if type(x) is float:
+        return 1.0 if x > 0.0 else slope
+    if _is_array(x):
+        return np.where(x > 0.0, 1.0, slope)
+    return 1.0 if x.data > 0.0 else slope
+
+
+def _sign(x: Any) -> Any:
+    """-1, 0 or 1 (abs's derivative; 0 at the kink)."""
+    if type(x) is float:
+        return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    if _is_array(x):
+        return np.sign(x).astype(float)
+    return _sign(x.data)
+
+
+def _winner(x: Any, y: Any) -> tuple:
+    """(1, 0) where x >= y, else (0, 1): ties go to the first argument."""
+    if type(x) is float and type(y) is float:
+        return (1.0, 0.0) if x >= y else (0.0, 1.0)
+    if _is_array(x) or _is_array(y):
+        first = np.asarray(x >= y, dtype=float)
+        return first, 1.0 - first
+    xd = x.data if hasattr(x, "grad") else x
+    yd = y.data if hasattr(y, "grad") else y
+    return _winner(float(xd), float(yd))
+
+
+def _unary(float_fn: Callable, array_fn: Callable, method: str) -> Callable:
+    def apply(x: Any) -> Any:
+        if type(x) is float:
+            return float_fn(x)
+        if _is_array(x):
+            return array_fn(x)
+        return getattr(x, method)()
+
+    return apply
+
+
+def _exp_float(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _sigmoid_float(x: float) -> float:
+    # Two branches so that neither tail overflows or loses precision.
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softplus_float(x: float) -> float:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite in both tails.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _softplus_array(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+_sigmoid = _unary(_sigmoid_float, _sigmoid_array, "sigmoid")
+_sin = _unary(math.sin, np.sin, "sin")
+_cos = _unary(math.cos, np.cos, "cos")
+
+
+def _positive(x: float, *attrs: float) -> bool:
+    return x > 0.0
+
+
+# ---------------------------------------------------------------------------
+# Binary arithmetic.
+
+
+def _add_local(x, y, out):
+    """d(x + y)/dx = 1, d(x + y)/dy = 1"""
+    return (1.0, 1.0)
+
+
+register("add", 2, float.__add__, np.add, _add_local, symbol="+")
+
+
+def _sub_local(x, y, out):
+    """d(x - y)/dx = 1, d(x - y)/dy = -1"""
+    return (1.0, -1.0)
+
+
+register("sub", 2, float.__sub__, np.subtract, _sub_local, symbol="-")
+
+
+def _mul_local(x, y, out):
+    """d(x * y)/dx = y, d(x * y)/dy = x"""
+    return (y, x)
+
+
+register("mul", 2, float.__mul__, np.multiply, _mul_local, symbol="*")
+
+
+def _div_forward(x: float, y: float) -> float:
+    if y == 0.0:
+        raise DomainError(f"div: division by zero ({x!r} / {y!r})")
+    return x / y
+
+
+def _div_local(x, y, out):
+    """d(x / y)/dx = 1 / y, d(x / y)/dy = -x / y^2"""
+    return (1.0 / y, -out / y)
+
+
+register("div", 2, _div_forward, np.divide, _div_local, symbol="/")
+
+
+def _max_forward(x: float, y: float) -> float:
+    return x if x >= y else y
+
+
+def _max_local(x, y, out):
+    """d max(x, y)/dx = 1 if x >= y else 0; d/dy = the rest (ties go to x)"""
+    return _winner(x, y)
+
+
+def _max_branch(x: float, y: float) -> bool:
+    return x >= y
+
+
+register("max", 2, _max_forward, np.maximum, _max_local, branch=_max_branch)
+
+
+def _powv_forward(x: float, y: float) -> float:
+    if x <= 0.0:
+        raise DomainError(
+            f"pow: the base must be positive when the exponent is a Value (got base {x!r}); "
+            "d(x^y)/dy = x^y log(x) is undefined otherwise"
+        )
+    try:
+        return x**y
+    except OverflowError:
+        return math.inf
+
+
+def _powv_local(x, y, out):
+    """d(x^y)/dx = y x^(y-1), d(x^y)/dy = x^y log(x)"""
+    return (y * out / x, out * _log(x))
+
+
+def _log_float(x: float) -> float:
+    if x <= 0.0:
+        raise DomainError(f"log: input must be positive, got {x!r}")
+    return math.log(x)
+
+
+_log = _unary(_log_float, np.log, "log")
+
+register("powv", 2, _powv_forward, np.power, _powv_local, symbol="**")
+
+
+# ---------------------------------------------------------------------------
+# Unary ops (some with constant attributes recorded on the node as ``attrs``).
+
+
+def _neg_local(x, out):
+    """d(-x)/dx = -1"""
+    return (-1.0,)
+
+
+register("neg", 1, float.__neg__, np.negative, _neg_local, symbol="-")
+
+
+def _pow_forward(x: float, exponent: float) -> float:
+    if x == 0.0 and exponent < 0.0:
+        raise DomainError(f"pow: 0 cannot be raised to a negative power ({x!r} ** {exponent!r})")
+    if x < 0.0 and not float(exponent).is_integer():
+        raise DomainError(
+            f"pow: a negative base needs an integer exponent ({x!r} ** {exponent!r} is not real)"
+        )
+    try:
+        return x**exponent
+    except OverflowError:
+        return math.copysign(math.inf, x) if float(exponent) % 2.0 == 1.0 else math.inf
+
+
+def _pow_local(x, out, exponent):
+    """d(x^n)/dx = n x^(n-1)"""
+    if type(x) is float and x == 0.0 and exponent < 1.0:
+        return (0.0 if exponent == 0.0 else math.inf,)
+    return (exponent * x ** (exponent - 1.0),)
+
+
+register("pow", 1, _pow_forward, np.power, _pow_local, symbol="**")
+
+
+def _exp_local(x, out):
+    """d exp(x)/dx = exp(x)"""
+    return (out,)
+
+
+register("exp", 1, _exp_float, np.exp, _exp_local)
+
+
+def _log_local(x, out):
+    """d log(x)/dx = 1 / x"""
+    return (1.0 / x,)
+
+
+register("log", 1, _log_float, np.log, _log_local)
+
+
+def _sqrt_forward(x: float) -> float:
+    if x < 0.0:
+        raise DomainError(f"sqrt: input must be non-negative, got {x!r}")
+    return math.sqrt(x)
+
+
+def _sqrt_local(x, out):
+    """d sqrt(x)/dx = 1 / (2 sqrt(x))"""
+    if type(out) is float and out == 0.0:
+        return (math.inf,)
+    return (0.5 / out,)
+
+
+register("sqrt", 1, _sqrt_forward, np.sqrt, _sqrt_local)
+
+
+def _tanh_local(x, out):
+    """d tanh(x)/dx = 1 - tanh(x)^2"""
+    return (1.0 - out * out,)
+
+
+register("tanh", 1, math.tanh, np.tanh, _tanh_local)
+
+
+def _sigmoid_local(x, out):
+    """d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))"""
+    return (out * (1.0 - out),)
+
+
+register("sigmoid", 1, _sigmoid_float, _sigmoid_array, _sigmoid_local, symbol="σ")
+
+
+def _relu_forward(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
+def _relu_array(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0.0, x, 0.0)
+
+
+def _relu_local(x, out):
+    """d relu(x)/dx = 1 if x > 0 else 0 (0 at x = 0)"""
+    return (_step(x),)
+
+
+register("relu", 1, _relu_forward, _relu_array, _relu_local, branch=_positive)
+
+
+def _leaky_forward(x: float, slope: float) -> float:
+    return x if x > 0.0 else slope * x
+
+
+def _leaky_array(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x > 0.0, x, slope * x)
+
+
+def _leaky_local(x, out, slope):
+    """d leaky_relu(x)/dx = 1 if x > 0 else slope"""
+    return (_leaky_step(x, slope),)
+
+
+register("leaky_relu", 1, _leaky_forward, _leaky_array, _leaky_local, branch=_positive)
+
+
+def _abs_local(x, out):
+    """d |x|/dx = sign(x) (0 at x = 0)"""
+    return (_sign(x),)
+
+
+register("abs", 1, abs, np.abs, _abs_local, symbol="|x|", branch=_sign)
+
+
+def _sin_local(x, out):
+    """d sin(x)/dx = cos(x)"""
+    return (_cos(x),)
+
+
+register("sin", 1, math.sin, np.sin, _sin_local)
+
+
+def _cos_local(x, out):
+    """d cos(x)/dx = -sin(x)"""
+    return (-_sin(x),)
+
+
+register("cos", 1, math.cos, np.cos, _cos_local)
+
+
+def _softplus_local(x, out):
+    """d softplus(x)/dx = sigmoid(x)"""
+    return (_sigmoid(x),)
+
+
+register("softplus", 1, _softplus_float, _softplus_array, _softplus_local)
+
+
+# ---------------------------------------------------------------------------
+# Variadic sum: one node for a whole weighted sum keeps graphs small and readable.
+
+
+def _sum_forward(*xs: float) -> float:
+    return sum(xs, 0.0)
+
+
+def _sum_array(*xs: np.ndarray) -> np.ndarray:
+    return sum(xs[1:], xs[0]) if xs else 0.0
+
+
+_ONES: dict[int, tuple] = {}
+
+
+def _sum_local(*xs_and_out):
+    """d(x_1 + ... + x_n)/dx_i = 1"""
+    n = len(xs_and_out) - 1
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = _ONES[n] = (1.0,) * n
+    return ones
+
+
+register("sum", -1, _sum_forward, _sum_array, _sum_local, symbol="Σ")

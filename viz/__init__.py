@@ -1,0 +1,1 @@
+"""viz: pictures of computation graphs, backward passes, networks and training."""
