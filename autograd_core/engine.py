@@ -33,6 +33,7 @@ __all__ = [
 
 Number = Union[int, float]
 _ALLOWED_NUMBERS = "an int, a float or a numpy real scalar"
+_INT_LIMIT = 2**1023  # ints at least this large overflow a float (handled below)
 
 
 def _as_float(data: Any, what: str = "Value data") -> float:
@@ -40,14 +41,17 @@ def _as_float(data: Any, what: str = "Value data") -> float:
     kind = type(data)
     if kind is float:
         value = data
-    elif kind is int:
+    elif kind is int and -_INT_LIMIT < data < _INT_LIMIT:
         value = float(data)
     elif isinstance(data, (bool, np.bool_)) or not isinstance(data, (numbers.Real, np.number)):
         raise TypeError(f"{what} must be {_ALLOWED_NUMBERS}; got {data!r} ({kind.__name__})")
     elif isinstance(data, np.complexfloating):
         raise TypeError(f"{what} must be real; got {data!r} ({kind.__name__})")
     else:
-        value = float(data)
+        try:
+            value = float(data)
+        except OverflowError:
+            raise ValueError(f"{what} is too large for a float: {data!r}") from None
     if value != value:
         raise ValueError(f"{what} is NaN; a Value holds a real number")
     return value
@@ -352,11 +356,15 @@ def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
     This is how variadic ops such as ``sum`` are built; operators and methods on
     ``Value`` are shorthands for the fixed-arity ones.
     """
+    if type(name) is not str:
+        raise TypeError(f"apply_op: the op name must be a str; got {name!r}")
     rule = RULES.get(name)
     if rule is None:
         raise NotImplementedError(f"no rule for op {name!r} (known: {sorted(RULES)})")
     if rule.arity >= 0 and len(inputs) != rule.arity:
         raise ValueError(f"op {name!r} takes {rule.arity} inputs, got {len(inputs)}")
+    if not inputs:
+        raise ValueError(f"op {name!r} needs at least one input")
     nodes = tuple(x if type(x) is Value else _lift(x) for x in inputs)
     data = tuple(node.data for node in nodes)
     out = rule.forward(*data, *attrs)
