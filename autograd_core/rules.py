@@ -415,7 +415,20 @@ def _sin_local(x, out):
     return (_cos(x),)
 
 
-register("sin", 1, math.sin, np.sin, _sin_local)
+def _periodic(fn: Callable[[float], float], name: str) -> Callable[[float], float]:
+    """sin or cos on floats, with a DomainError naming the op for an infinite input."""
+
+    def forward(x: float) -> float:
+        try:
+            return fn(x)
+        except ValueError:
+            raise DomainError(f"{name}: input must be finite, got {x!r}") from None
+
+    forward.__name__ = f"_{name}_forward"
+    return forward
+
+
+register("sin", 1, _periodic(math.sin, "sin"), np.sin, _sin_local)
 
 
 def _cos_local(x, out):
@@ -423,7 +436,7 @@ def _cos_local(x, out):
     return (-_sin(x),)
 
 
-register("cos", 1, math.cos, np.cos, _cos_local)
+register("cos", 1, _periodic(math.cos, "cos"), np.cos, _cos_local)
 
 
 def _softplus_local(x, out):
