@@ -11,6 +11,21 @@ Example:
     >>> loss.backward()
 """
 
+from .data import (
+    IRIS_CLASSES,
+    IRIS_FEATURES,
+    LONGLEY_FEATURES,
+    load_iris,
+    load_longley,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+    minibatches,
+    standardize,
+    train_test_split,
+)
 from .initializers import INIT_SCHEMES, init_weights, make_rng
 from .layers import (
     ACTIVATIONS,
@@ -33,8 +48,21 @@ from .losses import (
     nll_loss,
     perceptron_loss,
 )
+from .models import LogisticRegression, Perceptron, PerceptronResult, SoftmaxRegression
 from .module import Module
 from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay
+from .regularizers import elastic_net, l1, l2, max_norm_, weight_parameters
+from .training import (
+    ENGINES,
+    BatchResult,
+    History,
+    accuracy,
+    evaluate,
+    fit,
+    predict,
+    predict_scores,
+    register_engine,
+)
 
 __all__ = [
     "Module",
@@ -64,4 +92,35 @@ __all__ = [
     "LRScheduler",
     "LinearDecay",
     "StepDecay",
+    "l1",
+    "l2",
+    "elastic_net",
+    "max_norm_",
+    "weight_parameters",
+    "Perceptron",
+    "PerceptronResult",
+    "LogisticRegression",
+    "SoftmaxRegression",
+    "make_xor",
+    "make_moons",
+    "make_circles",
+    "make_spirals",
+    "make_blobs",
+    "load_iris",
+    "load_longley",
+    "IRIS_FEATURES",
+    "IRIS_CLASSES",
+    "LONGLEY_FEATURES",
+    "train_test_split",
+    "standardize",
+    "minibatches",
+    "fit",
+    "History",
+    "BatchResult",
+    "evaluate",
+    "accuracy",
+    "predict",
+    "predict_scores",
+    "register_engine",
+    "ENGINES",
 ]
