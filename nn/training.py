@@ -246,7 +246,8 @@ def _check_inputs_width(model: Module, X: np.ndarray, where: str) -> None:
 def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epochs: int,
         batch_size: int | None = None, regularizer: Regularizer | None = None,
         validation: tuple[Any, Any] | None = None, scheduler: LRScheduler | None = None,
-        progress: bool = True, seed: int | None = None, engine: str = "eager") -> History:
+        progress: bool = True, seed: int | None = None, engine: str = "eager",
+        callback: Callable[[int, History], Any] | None = None) -> History:
     """Train ``model`` by minibatch gradient descent and return its :class:`History`.
 
     Each batch: zero the gradients, compute ``loss(outputs, y_batch)`` (plus
@@ -268,6 +269,8 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         progress: show a tqdm bar with the running loss (silent when not on a terminal).
         seed: seeds the minibatch shuffling.
         engine: how a batch's loss and gradients are computed (see ``register_engine``).
+        callback: called as ``callback(epoch, history)`` after each epoch (epoch counts
+            from 0); returning True stops training (early stopping, live plots).
 
     Raises:
         ValueError: before any training, for a feature count other than the model's
@@ -312,7 +315,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
     history = History()
     bar = tqdm(range(count), disable=True if not progress else None, unit="epoch",
                leave=False)
-    for _ in bar:
+    for epoch in bar:
         history.lr.append(optimizer.lr)
         loss_sum, correct = 0.0, 0
         for X_batch, y_batch in minibatches(features, labels, int(size), rng=rng):
@@ -335,6 +338,8 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         if classification:
             postfix["acc"] = f"{history.accuracy[-1]:.3f}"
         bar.set_postfix(postfix)
+        if callback is not None and callback(epoch, history) is True:
+            break
     bar.close()
     return history
 
