@@ -344,7 +344,7 @@ def check_targets(loss: Callable[..., Any], y: Sequence[Any], num_outputs: int |
     if allowed is not None:
         bad = values[~np.isin(values, allowed)]
         if bad.size:
-            raise ValueError(f"{name}: label {bad.ravel()[0]!r} is outside the allowed "
+            raise ValueError(f"{name}: label {bad.ravel()[0].item()!r} is outside the allowed "
                              f"labels {list(allowed)}")
         return
     bad = values[(values != np.round(values)) | (values < 0)]
@@ -352,4 +352,4 @@ def check_targets(loss: Callable[..., Any], y: Sequence[Any], num_outputs: int |
         bad = np.concatenate([bad, values[values >= num_outputs]])
     if bad.size:
         limit = f"0..{num_outputs - 1}" if num_outputs is not None else "0, 1, 2, ..."
-        raise ValueError(f"{name}: label {bad.ravel()[0]!r} is outside the classes {limit}")
+        raise ValueError(f"{name}: label {bad.ravel()[0].item()!r} is outside the classes {limit}")
