@@ -11,6 +11,7 @@ same graph always gives the same picture.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -443,15 +444,21 @@ def layout_digraph(
     options: DrawOptions,
     sizes: dict[str, tuple[int, int]] | None = None,
     frame: FrameState | None = None,
+    pinned: dict[str, dict[str, str]] | None = None,
 ) -> graphviz.Digraph:
     """The Digraph of a view in one mode (or one step-through frame).
 
     ``sizes`` fixes the geometry of every node and edge label (keys ``n<i>`` and
-    ``e<j>``); pictures made with the same sizes have the same layout.
+    ``e<j>``); pictures made with the same sizes have the same layout. ``pinned``
+    holds positions from an earlier layout (see :func:`compute_layout`), keyed like
+    ``sizes`` plus ``"graph"``; render such a graph with ``neato -n2``.
     """
     if sizes is None:
         sizes = view_sizes(view, options)
+    pinned = pinned or {}
     digraph = _new_digraph(options.direction)
+    if "graph" in pinned:
+        digraph.attr(**pinned["graph"])
     if view.collapsed:
         # Many edges between layers: more room between ranks, thin arrows.
         digraph.attr(ranksep="2.2")
@@ -477,6 +484,7 @@ def layout_digraph(
             ),
             id=node.key,
             tooltip=node.tooltip,
+            **pinned.get(node.key, {}),
         )
     for edge in view.edges:
         attrs = {"id": edge.key, "tooltip": edge.tooltip}
@@ -508,8 +516,27 @@ def layout_digraph(
             attrs.update(label=_edge_label(sizes[edge.key], rows, colour), color=colour)
             if backward:
                 attrs["dir"] = "back"
+        attrs.update(pinned.get(edge.key, {}))
         digraph.edge(edge.tail, edge.head, **attrs)
     return digraph
+
+
+def compute_layout(digraph: graphviz.Digraph) -> dict[str, dict[str, str]]:
+    """Lay a Digraph out once with dot; return the positions to pin, by node/edge id.
+
+    Feeding them back through ``layout_digraph(..., pinned=...)`` and rendering with
+    ``neato -n2`` draws any number of variants (frames) without laying out again.
+    """
+    layout = json.loads(run_graphviz(digraph.source, "json", engine="dot"))
+    pinned: dict[str, dict[str, str]] = {"graph": {"bb": layout["bb"]}}
+    for item in layout.get("objects", []):
+        pinned[item.get("id", item["name"])] = {"pos": item["pos"] + "!"}
+    for item in layout.get("edges", []):
+        position = {"pos": item["pos"]}
+        if "lp" in item:
+            position["lp"] = item["lp"]
+        pinned[item["id"]] = position
+    return pinned
 
 
 def view_sizes(
