@@ -29,7 +29,7 @@ __all__ = ["parse_formula", "Formula", "FormulaError", "FUNCTIONS", "MAX_LENGTH"
 
 #: Longest formula accepted (characters) and most syntax-tree nodes.
 MAX_LENGTH = 10_000
-MAX_NODES = 5_000
+MAX_NODES = 4_000
 
 
 class FormulaError(ValueError):

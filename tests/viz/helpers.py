@@ -25,7 +25,7 @@ def svg_groups(svg: str, kind: str) -> dict[str, ET.Element]:
 def node_texts(svg: str) -> dict[str, str]:
     """All text of each node group, joined by newlines, by node id."""
     return {
-        key: "\n".join("".join(t.itertext()) for t in group.iter(f"{SVG}text"))
+        key: "\n".join("".join(t.itertext()) for t in group.iter(f"{SVG}text")).replace("\xa0", " ")
         for key, group in svg_groups(svg, "node").items()
     }
 
