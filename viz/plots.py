@@ -70,8 +70,15 @@ def model_scores(model: Any, X: Any) -> np.ndarray:
     Uses a batched numpy forward for layered ``nn`` models (verified against calling
     the model on the first rows), else ``predict_proba``, else one call per row.
     """
-    points = _as_points(X)
-    if callable(model) and _layered(model):
+    return _scores(model, _as_points(X))[0]
+
+
+def _scores(model: Any, points: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Scores and whether they are probabilities (so the class threshold is 0.5)."""
+    layered = callable(model) and _layered(model)
+    sigmoid_output = layered and str(
+        getattr(dense_layers(model)[-1][0], "activation", "")) == "sigmoid"
+    if layered:
         try:
             fast = batched_forward(model, points)[-1]
         except (NotImplementedError, ValueError):
@@ -80,14 +87,14 @@ def model_scores(model: Any, X: Any) -> np.ndarray:
             check = _call_model(model, points[:3])
             if check.shape == fast[:3].shape and np.allclose(check, fast[:3], rtol=1e-6,
                                                              atol=1e-9):
-                return fast
+                return fast, sigmoid_output
     if hasattr(model, "predict_proba"):
         probabilities = np.asarray(model.predict_proba(points), dtype=float)
-        return probabilities.reshape(len(points), -1)
+        return probabilities.reshape(len(points), -1), True
     if not callable(model):
         raise TypeError(f"cannot evaluate {model!r}: expected an nn model (callable) or an "
                         "object with predict_proba")
-    return _call_model(model, points)
+    return _call_model(model, points), sigmoid_output
 
 
 def predict_classes(model: Any, X: Any, *, threshold: float | None = None) -> np.ndarray:
@@ -95,27 +102,17 @@ def predict_classes(model: Any, X: Any, *, threshold: float | None = None) -> np
 
     One output: class 1 where the score exceeds ``threshold`` (default 0.5 for a
     sigmoid output or probabilities, else 0, the hinge loss's boundary). Several
-    outputs: the argmax. Models with ``predict`` but no usable scores use ``predict``.
+    outputs: the argmax. Objects that only have ``predict`` use it.
     """
     points = _as_points(X)
-    if not callable(model) and hasattr(model, "predict"):
+    if not callable(model) and not hasattr(model, "predict_proba") and hasattr(model, "predict"):
         return np.asarray(model.predict(points)).astype(int)
-    scores = model_scores(model, points)
+    scores, probabilities = _scores(model, points)
     if scores.shape[1] > 1:
         return scores.argmax(axis=1)
     if threshold is None:
-        threshold = 0.5 if _probabilities(model) else 0.0
+        threshold = 0.5 if probabilities else 0.0
     return (scores[:, 0] > threshold).astype(int)
-
-
-def _probabilities(model: Any) -> bool:
-    if hasattr(model, "predict_proba"):
-        return True
-    try:
-        last = dense_layers(model)[-1]
-    except TypeError:
-        return False
-    return str(getattr(last[0], "activation", "")) == "sigmoid"
 
 
 class DecisionGrid(NamedTuple):
