@@ -63,3 +63,15 @@ def test_demo_writes_every_picture(tmp_path, capsys):
             parse_svg(path.read_text())
     out = capsys.readouterr().out
     assert "337 parameters" in out and str(paths[2]) in out
+
+
+def test_batch_loss_collapses_with_shared_weights_hidden():
+    X, y = nn.make_moons(6, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    loss = nn.hinge_loss([model(list(x))[0] for x in X], list(2 * y - 1)) + nn.l2(model, 1e-4)
+    svg = to_svg(loss, collapse="neurons", mode="backward")
+    texts = node_texts(svg).values()
+    # One node per neuron and sample; the 337 shared weights are not drawn.
+    assert sum("relu(Σ" in t for t in texts) == 32 * len(X)
+    assert len(svg_groups(svg, "node")) < 32 * len(X) + 40
+    assert not any("leaf" in t for t in texts)
