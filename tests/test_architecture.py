@@ -47,21 +47,32 @@ def imported_packages(tree):
 
 
 def self_calls(tree):
-    """(function name, line) for each call of a function to its own name in its body."""
+    """(function name, line) for each call of a function to its own name in its body.
+
+    A function calls itself by its bare name; a method (defined in a class body) by
+    ``self.name`` or ``cls.name``; in a method, a bare name is a module-level function.
+    """
+    methods = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            methods.update(id(item) for item in node.body
+                           if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
     found = []
     for function in ast.walk(tree):
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        name = function.name
+        name, is_method = function.name, id(function) in methods
         for node in ast.walk(function):
             if not isinstance(node, ast.Call):
                 continue
             callee = node.func
-            direct = isinstance(callee, ast.Name) and callee.id == name
-            method = (isinstance(callee, ast.Attribute) and callee.attr == name
-                      and isinstance(callee.value, ast.Name)
-                      and callee.value.id in ("self", "cls"))
-            if direct or method:
+            if is_method:
+                calls_itself = (isinstance(callee, ast.Attribute) and callee.attr == name
+                                and isinstance(callee.value, ast.Name)
+                                and callee.value.id in ("self", "cls"))
+            else:
+                calls_itself = isinstance(callee, ast.Name) and callee.id == name
+            if calls_itself:
                 found.append((name, node.lineno))
     return found
 
@@ -101,6 +112,9 @@ def walk(node):
 class Tree:
     def depth(self):
         return 1 + self.depth()
+
+    def fit(self):
+        return fit(self)  # the module-level fit: not recursion
 '''
 
 
