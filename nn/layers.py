@@ -173,7 +173,10 @@ class Layer(Module):
         return self._forward(as_inputs(x, self.nin, "Layer"))
 
     def _forward(self, inputs: Sequence[Scalar]) -> list[Value]:
-        return [neuron._forward(inputs) for neuron in self.neurons]
+        # Lift plain numbers to leaves once, so the neurons share one input node each
+        # (a smaller graph, and a picture with one node per input).
+        shared = [x if isinstance(x, Value) else Value(x) for x in inputs]
+        return [neuron._forward(shared) for neuron in self.neurons]
 
     def _state_layout(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
         weights = [w for neuron in self.neurons for w in neuron.w]
