@@ -1,6 +1,8 @@
 """The results the lecture (and micrograd's demo) promise, reproduced with nn.
 
-These train real models in the scalar engine, so each is sized to run in seconds.
+These train real models in the scalar engine, so each is sized to run in seconds. The
+micrograd demo runs with both fit engines; the slower experiments use the trace
+engine, which test_training checks against the eager one.
 """
 
 import numpy as np
@@ -10,7 +12,8 @@ import nn
 from autograd_core.functional import vsum
 
 
-def test_micrograd_demo_reaches_full_accuracy_within_100_steps():
+@pytest.mark.parametrize("engine", ["eager", "trace"])
+def test_micrograd_demo_reaches_full_accuracy_within_100_steps(engine):
     # micrograd's demo.ipynb: MLP(2, [16, 16, 1]), 100 moons with noise 0.1, labels -1/+1,
     # max-margin loss + 1e-4 * sum p^2, full batch, lr = 1.0 - 0.9 k / 100.
     X, y = nn.make_moons(100, noise=0.1, seed=0)
@@ -25,7 +28,7 @@ def test_micrograd_demo_reaches_full_accuracy_within_100_steps():
 
     history = nn.fit(model, X, targets, loss=nn.hinge_loss, optimizer=optimizer, epochs=100,
                      regularizer=lambda m: nn.l2(m, 1e-4), scheduler=schedule,
-                     callback=stop_when_all_correct, progress=False)
+                     callback=stop_when_all_correct, progress=False, engine=engine)
     # The accuracy at step k is measured on the scores of step k, as in micrograd.
     assert history.accuracy[-1] == 1.0
     assert history.epochs <= 100
@@ -64,7 +67,7 @@ def test_l1_gives_more_near_zero_weights_than_l2_at_matched_strength():
         model = nn.Layer(10, 1, "linear", init="zeros")
         nn.fit(model, X, y, loss=nn.mse_loss, optimizer=nn.SGD(model, lr=0.05), epochs=200,
                regularizer=lambda m, penalty=penalty: penalty(nn.weight_parameters(m), 0.1),
-               progress=False)
+               progress=False, engine="trace")
         weights = model.state_dict()["weight"][0]
         assert abs(weights[0]) > 1.5 and abs(weights[1]) > 2.5  # the signal survives
         near_zero[name] = int(np.sum(np.abs(weights) < 0.01))
@@ -95,7 +98,7 @@ def test_positional_encoding_fits_sin_20x_better_on_the_same_budget():
         head = nn.MLP(1 + 2 * frequencies, [8, 1], activation="tanh", init="xavier", seed=0)
         model = nn.Sequential(nn.PositionalEncoding(frequencies), head) if frequencies else head
         history = nn.fit(model, x, y, loss=nn.mse_loss, optimizer=nn.Adam(model, lr=0.05),
-                         epochs=100, progress=False)
+                         epochs=100, progress=False, engine="trace")
         results[frequencies] = history.loss[-1]
     assert results[4] < 0.01
     assert results[4] < 0.1 * results[0]
