@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from autograd_core import Value, apply_op, no_grad
 
+from ._checks import check_int
 from .data import _check_xy, minibatches
 from .losses import check_targets
 from .module import Module
@@ -301,12 +302,6 @@ def evaluate(model: Module, X: Any, y: Any, *, loss: Loss | None = None) -> dict
     return result
 
 
-def _check_epochs(epochs: Any) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1; got {epochs!r}")
-    return int(epochs)
-
-
 def _check_inputs_width(model: Module, X: np.ndarray, where: str) -> None:
     nin = getattr(model, "nin", None)
     if nin is not None and X.shape[1] != nin:
@@ -367,10 +362,8 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
     run_batch = ENGINES.get(engine)
     if run_batch is None:
         raise ValueError(f"fit: unknown engine {engine!r}; known: {list(ENGINES)}")
-    count = _check_epochs(epochs)
-    size = len(labels) if batch_size is None else batch_size
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"fit: batch_size must be an int >= 1 or None; got {batch_size!r}")
+    count = check_int(epochs, "epochs", owner="fit")
+    size = len(labels) if batch_size is None else check_int(batch_size, "batch_size", owner="fit")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit: optimizer must be an nn Optimizer; got {optimizer!r}")
     _check_inputs_width(model, features, "fit")
