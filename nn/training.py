@@ -12,7 +12,6 @@ be added with ``register_engine`` without touching ``fit``.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -116,10 +115,6 @@ class _TracedModel(NamedTuple):
     target_columns: Callable[[np.ndarray], np.ndarray]
 
 
-# One recorded pair of traces per (model, loss, target shape), dropped with the model.
-_TRACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _trace_model(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss) -> _TracedModel:
     """Record the model's per-sample loss and outputs once (see ``_traced_batch``)."""
     from autograd_core.trace import trace
@@ -163,7 +158,8 @@ def _traced_batch(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss,
     branch on values (kinked ops such as relu are fine), and the constant shift inside
     ``logsumexp`` is frozen at trace time.
     """
-    per_model = _TRACES.setdefault(model, {})
+    # Kept on the model (a private attribute, outside its state), so it goes with it.
+    per_model = vars(model).setdefault("_fit_traces", {})
     key = (loss, y.ndim, y.shape[1:])
     traced = per_model.get(key)
     if traced is None or traced.params != tuple(model.parameters()):

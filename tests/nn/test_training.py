@@ -201,3 +201,15 @@ def test_trace_engine_refuses_a_loss_it_cannot_encode():
     with pytest.raises(ValueError, match="engine 'trace' needs one of nn's losses"):
         nn.fit(model, np.zeros((2, 2)), np.zeros(2), loss=custom,
                optimizer=nn.SGD(model, lr=0.1), epochs=1, engine="trace", progress=False)
+
+
+def test_trace_engine_retraces_when_the_loss_changes_and_keeps_state_clean():
+    X, y = _blobs()
+    model = nn.MLP(2, [3, 2], seed=0)
+    for loss in (nn.cross_entropy, nn.multiclass_hinge_loss):
+        nn.fit(model, X, y, loss=loss, optimizer=nn.SGD(model, lr=0.1), epochs=1,
+               engine="trace", progress=False)
+    assert len(model._fit_traces) == 2
+    assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias",
+                                        "layers.1.weight", "layers.1.bias"]
+    assert "_fit_traces" not in repr(model)
