@@ -10,7 +10,10 @@ parent, where the messages a node receives add up to its own delta.
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ContextDecorator
@@ -29,10 +32,14 @@ __all__ = [
     "hessian",
     "no_grad",
     "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "AnomalyError",
 ]
 
 Number = Union[int, float]
 _ALLOWED_NUMBERS = "an int, a float or a numpy real scalar"
+_INT_LIMIT = 2**1023  # ints at least this large overflow a float (handled below)
 
 
 def _as_float(data: Any, what: str = "Value data") -> float:
@@ -40,25 +47,42 @@ def _as_float(data: Any, what: str = "Value data") -> float:
     kind = type(data)
     if kind is float:
         value = data
-    elif kind is int:
+    elif kind is int and -_INT_LIMIT < data < _INT_LIMIT:
         value = float(data)
     elif isinstance(data, (bool, np.bool_)) or not isinstance(data, (numbers.Real, np.number)):
         raise TypeError(f"{what} must be {_ALLOWED_NUMBERS}; got {data!r} ({kind.__name__})")
     elif isinstance(data, np.complexfloating):
         raise TypeError(f"{what} must be real; got {data!r} ({kind.__name__})")
     else:
-        value = float(data)
+        try:
+            value = float(data)
+        except OverflowError:
+            raise ValueError(f"{what} is too large for a float: {data!r}") from None
     if value != value:
         raise ValueError(f"{what} is NaN; a Value holds a real number")
     return value
 
 
 # ---------------------------------------------------------------------------
-# no_grad: a per-thread depth, plus a global count so the hot path stays one check.
+# Modes: no_grad and detect_anomaly. Each is a per-thread depth; one global count of
+# active mode blocks (in any thread) keeps the hot path of node creation to a single
+# check of one global number.
 
 _thread_state = threading.local()
 _count_lock = threading.Lock()
-_disabled_anywhere = 0
+_special_modes = 0
+
+
+def _enter_mode() -> None:
+    global _special_modes
+    with _count_lock:
+        _special_modes += 1
+
+
+def _exit_mode() -> None:
+    global _special_modes
+    with _count_lock:
+        _special_modes -= 1
 
 
 def is_grad_enabled() -> bool:
@@ -79,17 +103,123 @@ class no_grad(ContextDecorator):
     """
 
     def __enter__(self) -> no_grad:
-        global _disabled_anywhere
         _thread_state.depth = getattr(_thread_state, "depth", 0) + 1
-        with _count_lock:
-            _disabled_anywhere += 1
+        _enter_mode()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _disabled_anywhere
         _thread_state.depth -= 1
-        with _count_lock:
-            _disabled_anywhere -= 1
+        _exit_mode()
+
+
+class AnomalyError(FloatingPointError):
+    """Inside ``detect_anomaly()``, an op produced NaN or inf.
+
+    A subclass of ``FloatingPointError`` (hence of ``ArithmeticError``).
+
+    Attributes:
+        op: the op name (``Value.op``) whose forward or backward went wrong.
+        phase: ``"forward"`` or ``"backward"``.
+        inputs: the data of the op's inputs.
+        location: ``"file:line"`` of the user code that created the node (for
+            ``"backward"``, ``None`` if the node was made outside anomaly mode).
+        node: for ``"backward"``, the node whose message went wrong (else ``None``).
+    """
+
+    def __init__(self, message: str, *, op: str, phase: str, inputs: tuple,
+                 location: str | None, node: Value | None = None) -> None:
+        super().__init__(message)
+        self.op = op
+        self.phase = phase
+        self.inputs = inputs
+        self.location = location
+        self.node = node
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether this thread is inside ``detect_anomaly()``."""
+    return bool(getattr(_thread_state, "anomaly", 0))
+
+
+class detect_anomaly(ContextDecorator):
+    """Context manager and decorator: stop at the first op that produces NaN or inf.
+
+    Inside it, every op checks its result, and every backward pass (``backward``,
+    ``grad``, ``backward_steps``) checks each message it sends; the first non-finite
+    number raises :class:`AnomalyError` naming the op, its inputs and the file and
+    line of the user code that created the node. It affects only the thread that
+    enters it. It is for debugging: nodes created inside it are kept alive (with
+    their creation site) until the outermost block ends, and ops run slower.
+
+    Example:
+        >>> x = Value(0.0)
+        >>> with detect_anomaly():
+        ...     y = x.sqrt() * 2.0
+        ...     y.backward()  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        AnomalyError: backward of op 'sqrt' ... produced inf ...
+    """
+
+    def __enter__(self) -> detect_anomaly:
+        depth = getattr(_thread_state, "anomaly", 0)
+        if not depth:
+            _thread_state.origins = {}
+        _thread_state.anomaly = depth + 1
+        _enter_mode()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _thread_state.anomaly -= 1
+        if not _thread_state.anomaly:
+            _thread_state.origins = {}
+        _exit_mode()
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_location() -> str:
+    """``file:line`` of the innermost caller outside this package."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _node_in_mode(rule: Rule, out: float, parents: tuple, attrs: tuple) -> Value:
+    """Node creation while some thread is in ``no_grad`` or ``detect_anomaly``."""
+    state = _thread_state
+    anomaly = getattr(state, "anomaly", 0)
+    if anomaly and not math.isfinite(out):
+        inputs = tuple(parent.data for parent in parents)
+        location = _user_location()
+        raise AnomalyError(
+            f"forward of op {rule.name!r} produced {out!r} from inputs {inputs!r} "
+            f"(at {location})", op=rule.name, phase="forward", inputs=inputs,
+            location=location)
+    if getattr(state, "depth", 0):
+        return _node(out, "", (), (), ())
+    local_grads = rule.local(*(parent.data for parent in parents), out, *attrs)
+    node = _node(out, rule.name, parents, local_grads, attrs)
+    if anomaly:
+        state.origins[node] = _user_location()
+    return node
+
+
+def _check_message(node: Value, local: Any, delta: Any, total: Any) -> None:
+    """In anomaly mode: raise if a backward message made a non-finite delta."""
+    value = total.data if isinstance(total, Value) else total
+    if math.isfinite(value):
+        return
+    inputs = tuple(parent.data for parent in node.parents)
+    location = getattr(_thread_state, "origins", {}).get(node)
+    where = f"created at {location}" if location else "created outside detect_anomaly()"
+    raise AnomalyError(
+        f"backward of op {node.op!r} ({where}) produced {value!r}: "
+        f"delta {_fmt(delta)} x local derivative {_fmt(local)}; inputs {inputs!r}",
+        op=node.op, phase="backward", inputs=inputs, location=location, node=node)
 
 
 # ---------------------------------------------------------------------------
@@ -118,17 +248,16 @@ def _binary_method(rule: Rule, *, reflected: bool = False) -> Callable[[Any, Any
         a = x.data
         b = y.data
         out = forward(a, b)
+        if _special_modes:
+            return _node_in_mode(rule, out, (x, y), ())
         node = _new_value(Value)
         node.data = out
         node.grad = 0.0
         node.label = ""
+        node.op = name
+        node.parents = (x, y)
+        node.local_grads = local(a, b, out)
         node.attrs = ()
-        if _disabled_anywhere and _grad_disabled():
-            node.op, node.parents, node.local_grads = "", (), ()
-        else:
-            node.op = name
-            node.parents = (x, y)
-            node.local_grads = local(a, b, out)
         return node
 
     if not reflected:
@@ -147,17 +276,16 @@ def _unary_method(rule: Rule, doc: str | None = None) -> Callable[[Value], Value
     def method(x: Value) -> Value:
         data = x.data
         out = forward(data)
+        if _special_modes:
+            return _node_in_mode(rule, out, (x,), ())
         node = _new_value(Value)
         node.data = out
         node.grad = 0.0
         node.label = ""
+        node.op = name
+        node.parents = (x,)
+        node.local_grads = local(data, out)
         node.attrs = ()
-        if _disabled_anywhere and _grad_disabled():
-            node.op, node.parents, node.local_grads = "", (), ()
-        else:
-            node.op = name
-            node.parents = (x,)
-            node.local_grads = local(data, out)
         return node
 
     method.__doc__ = doc
@@ -240,10 +368,14 @@ class Value:
             create_graph: record the backward pass itself, so that the resulting
                 ``grad`` attributes are ``Value`` s that can be differentiated again.
         """
-        if create_graph:
-            seed = gradient if isinstance(gradient, Value) else Value(gradient)
+        if create_graph or (_special_modes and is_anomaly_enabled()):
+            # The message path: records the backward graph, or checks every message.
+            if not create_graph:
+                seed = _as_float(gradient, "gradient")
+            else:
+                seed = gradient if isinstance(gradient, Value) else Value(gradient)
             deltas: dict[Value, Any] = {}
-            for _ in _messages(self, seed, deltas, True):
+            for _ in _messages(self, seed, deltas, create_graph):
                 pass
             for node, delta in deltas.items():
                 if node.parents or (type(node.grad) is float and node.grad == 0.0):
@@ -340,10 +472,6 @@ def _node(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple
     return node
 
 
-def _grad_disabled() -> bool:
-    return bool(getattr(_thread_state, "depth", 0))
-
-
 def _lift(x: Any) -> Value:
     """Turn a number into a constant leaf; refuse anything else with a clear message."""
     if isinstance(x, Value):
@@ -357,21 +485,11 @@ def _lift(x: Any) -> Value:
 
 
 def _unary(rule: Rule, x: Value, attrs: tuple = ()) -> Value:
-    # _node is written out here and in _binary: one call less per op is ~10% of an op.
     data = x.data
     out = rule.forward(data, *attrs)
-    node = _new_value(Value)
-    node.data = out
-    node.grad = 0.0
-    node.label = ""
-    if _disabled_anywhere and _grad_disabled():
-        node.op, node.parents, node.local_grads, node.attrs = "", (), (), ()
-        return node
-    node.op = rule.name
-    node.parents = (x,)
-    node.local_grads = rule.local(data, out, *attrs)
-    node.attrs = attrs
-    return node
+    if _special_modes:
+        return _node_in_mode(rule, out, (x,), attrs)
+    return _node(out, rule.name, (x,), rule.local(data, out, *attrs), attrs)
 
 
 def _binary(rule: Rule, x: Any, y: Any) -> Value:
@@ -382,18 +500,9 @@ def _binary(rule: Rule, x: Any, y: Any) -> Value:
     a = x.data
     b = y.data
     out = rule.forward(a, b)
-    node = _new_value(Value)
-    node.data = out
-    node.grad = 0.0
-    node.label = ""
-    node.attrs = ()
-    if _disabled_anywhere and _grad_disabled():
-        node.op, node.parents, node.local_grads = "", (), ()
-        return node
-    node.op = rule.name
-    node.parents = (x, y)
-    node.local_grads = rule.local(a, b, out)
-    return node
+    if _special_modes:
+        return _node_in_mode(rule, out, (x, y), ())
+    return _node(out, rule.name, (x, y), rule.local(a, b, out), ())
 
 
 def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
@@ -402,16 +511,20 @@ def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
     This is how variadic ops such as ``sum`` are built; operators and methods on
     ``Value`` are shorthands for the fixed-arity ones.
     """
+    if type(name) is not str:
+        raise TypeError(f"apply_op: the op name must be a str; got {name!r}")
     rule = RULES.get(name)
     if rule is None:
         raise NotImplementedError(f"no rule for op {name!r} (known: {sorted(RULES)})")
     if rule.arity >= 0 and len(inputs) != rule.arity:
         raise ValueError(f"op {name!r} takes {rule.arity} inputs, got {len(inputs)}")
+    if not inputs:
+        raise ValueError(f"op {name!r} needs at least one input")
     nodes = tuple(x if type(x) is Value else _lift(x) for x in inputs)
     data = tuple(node.data for node in nodes)
     out = rule.forward(*data, *attrs)
-    if _disabled_anywhere and _grad_disabled():
-        return _node(out, "", (), (), ())
+    if _special_modes:
+        return _node_in_mode(rule, out, nodes, tuple(attrs))
     return _node(out, name, nodes, rule.local(*data, out, *attrs), tuple(attrs))
 
 
@@ -533,6 +646,7 @@ def _messages(
 ) -> Iterator[Message]:
     """The backward pass as messages; fills ``deltas`` and leaves ``.grad`` alone."""
     order = topological_order(root)
+    check = is_anomaly_enabled()
     deltas[root] = seed
     for node in reversed(order):
         if not node.parents:
@@ -545,6 +659,8 @@ def _messages(
             contribution = delta * local
             previous = deltas.get(parent)
             total = contribution if previous is None else previous + contribution
+            if check:
+                _check_message(node, local, delta, total)
             deltas[parent] = total
             yield Message(node, parent, index, local, delta, contribution, total)
 
