@@ -28,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # the repository root: our packages
 sys.path.insert(0, HERE)
 
-CHAIN_BLOCK = 4
-NO_GC = "+gc-paused"  # engine-name suffix: run with the cyclic garbage collector paused  # ops per block of the chain: mul, add, tanh, exp
+CHAIN_BLOCK = 4  # ops per block of the chain: mul, add, tanh, exp
+NO_GC = "+gc-paused"  # engine-name suffix: run with the cyclic garbage collector paused
 
 
 # ---------------------------------------------------------------------------
