@@ -182,11 +182,13 @@ def _bce(p: Any, t: float) -> Any:
     return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log(1.0 - p))
 
 
-def _bce_logits(z: Any, t: float) -> Any:
+def _bce_logits(z: Any, t: Any) -> Any:
     """-log sigmoid(z) = softplus(-z) for t = 1, -log(1 - sigmoid(z)) = softplus(z) for t = 0."""
     # Not softplus(z) - t z: for t = 1 and large z that difference cancels (z = 40 gives
     # 0 instead of 4.2e-18, z = 10 loses 5 digits); one softplus keeps full precision.
     z = _as_value(z)
+    if isinstance(t, Value):  # a target in the graph: the same sum, differentiable in t
+        return t * (-z).softplus() + (1.0 - t) * z.softplus()
     return (-z).softplus() if t == 1.0 else z.softplus()
 
 
