@@ -118,3 +118,13 @@ def test_training_on_huge_logits_stays_finite():
     # wrong by |z| = 1000 each; the first epoch's loss is measured before any update.
     assert history.loss[0] == pytest.approx((0.0 + 0.0 + 1000.0 + 1000.0) / 4, rel=1e-12)
     assert all(math.isfinite(p.data) for p in model.parameters())
+
+
+@pytest.mark.parametrize("z", [-1000.0, -40.0, 10.0, 40.0, 1000.0])
+def test_bce_with_logits_keeps_its_precision_with_a_value_target(z):
+    logit, target = Value(z), Value(1.0)
+    loss = nn.binary_cross_entropy_with_logits(logit, target)
+    loss.backward()
+    close(loss.data, mp_softplus(-z))
+    close(logit.grad, -mp_sigmoid(-z))
+    close(target.grad, -z)  # d/dt [softplus(z) - t z] = -z
