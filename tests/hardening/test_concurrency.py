@@ -1,0 +1,149 @@
+"""Threads: modes stay in their thread, and training in parallel changes no number.
+
+The engine's tests show one op recorded while another thread sits in ``no_grad``;
+here whole training runs overlap with threads that keep entering ``no_grad`` and
+``detect_anomaly``, and two trainings overlap each other, with the interpreter
+switching threads every few microseconds. Every history and weight must equal what
+the same training gives alone.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import nn
+from autograd_core import Value, detect_anomaly, no_grad
+
+
+@pytest.fixture(autouse=True)
+def _switch_often():
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def make_run(seed: int, engine: str = "eager", log: list | None = None):
+    """A training run (closure) and where its results go; epochs end up in ``log``."""
+    X, y = nn.make_blobs(30, centers=[[-1, 0], [1, 0.5], [0, -1]], cluster_std=0.6, seed=seed)
+    model = nn.MLP(2, [6, 3], activation="tanh", seed=seed)
+    results = {}
+    log = [] if log is None else log
+
+    def run():
+        history = nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=nn.Adam(model, lr=0.05),
+                         epochs=6, batch_size=5, seed=seed, progress=False, engine=engine,
+                         callback=lambda epoch, _: log.append((seed, epoch)))
+        results["history"] = history
+        results["state"] = {key: array.tobytes() for key, array in model.state_dict().items()}
+
+    return run, results
+
+
+def alone(seed: int, engine: str = "eager") -> dict:
+    run, results = make_run(seed, engine)
+    run()
+    return results
+
+
+def run_in_threads(*targets) -> None:
+    errors = []
+    barrier = threading.Barrier(len(targets))
+
+    def wrap(target):
+        def go():
+            try:
+                barrier.wait(timeout=30)
+                target()
+            except BaseException as error:  # reported below, in the test's thread
+                errors.append(error)
+        return go
+
+    threads = [threading.Thread(target=wrap(target)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not errors, errors
+
+
+def same(results: dict, reference: dict) -> None:
+    assert results["history"].loss == reference["history"].loss
+    assert results["history"].accuracy == reference["history"].accuracy
+    assert results["state"] == reference["state"]
+
+
+@pytest.mark.parametrize("engine", ["eager", "trace"])
+def test_two_models_trained_at_once_match_training_them_one_after_another(engine):
+    first_alone, second_alone = alone(1, engine), alone(2, engine)
+    assert first_alone["history"].loss != second_alone["history"].loss
+    log: list = []
+    first, first_results = make_run(1, engine, log)
+    second, second_results = make_run(2, engine, log)
+    run_in_threads(first, second)
+    # The runs really overlapped: each finished an epoch while the other was mid-way.
+    finished = [seed for seed, _ in log]
+    assert finished.index(2) < len(finished) - 1 - finished[::-1].index(1)
+    assert finished.index(1) < len(finished) - 1 - finished[::-1].index(2)
+    same(first_results, first_alone)
+    same(second_results, second_alone)
+
+
+def test_training_is_unaffected_by_no_grad_and_anomaly_mode_in_other_threads():
+    reference = alone(7)
+    train, results = make_run(7)
+    stop = threading.Event()
+    seen = {"no_grad": 0, "anomaly": 0}
+
+    def keep_entering_no_grad():
+        model = nn.MLP(2, [4, 1], seed=0)
+        while not stop.is_set():
+            with no_grad():
+                out = model([0.5, -0.5])[0]
+                assert out.op == "" and out.parents == ()  # no graph in this thread
+            seen["no_grad"] += 1
+
+    def keep_entering_anomaly_mode():
+        while not stop.is_set():
+            with detect_anomaly():
+                x = Value(0.0)
+                try:
+                    x.log()
+                except ValueError:
+                    pass
+                y = (x * 2.0).tanh()
+                y.backward()
+                assert x.grad == 2.0
+            seen["anomaly"] += 1
+
+    def train_then_stop():
+        try:
+            train()
+        finally:
+            stop.set()
+
+    run_in_threads(train_then_stop, keep_entering_no_grad, keep_entering_anomaly_mode)
+    assert seen["no_grad"] > 10 and seen["anomaly"] > 10  # the modes really overlapped
+    same(results, reference)
+
+
+def test_predictions_in_no_grad_threads_see_a_consistent_model():
+    """Many threads predicting with one trained model at once all get its exact scores."""
+    X, y = nn.make_moons(60, noise=0.1, seed=0)
+    model = nn.MLP(2, [8, 2], activation="tanh", seed=0)
+    nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=nn.SGD(model, lr=0.2), epochs=2,
+           progress=False)
+    expected = nn.predict_scores(model, X)
+    outputs = [None] * 4
+
+    def predict(index):
+        return lambda: outputs.__setitem__(index, nn.predict_scores(model, X))
+
+    run_in_threads(*[predict(i) for i in range(4)])
+    for scores in outputs:
+        assert np.array_equal(scores, expected)
