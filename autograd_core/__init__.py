@@ -7,12 +7,15 @@ topological order.
 
 from . import functional
 from .engine import (
+    AnomalyError,
     Message,
     Value,
     apply_op,
     backward_steps,
+    detect_anomaly,
     grad,
     hessian,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
     topological_order,
@@ -29,6 +32,9 @@ __all__ = [
     "hessian",
     "no_grad",
     "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "AnomalyError",
     "topological_order",
     "functional",
     "gradcheck",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from .engine import Value, apply_op
+from .engine import Value, _data, apply_op
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "wta", "maximum", "dot", "vsum", "mean"]
 
@@ -23,10 +23,6 @@ def _as_list(xs: Any, name: str) -> list:
     if not items:
         raise ValueError(f"{name} needs at least one element; got an empty list")
     return items
-
-
-def _data(x: Any) -> float:
-    return x.data if isinstance(x, Value) else float(x)
 
 
 def _values(xs: Any, name: str) -> list[Value]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import Value, grad, no_grad, topological_order
+from .engine import Value, grad, is_grad_enabled, no_grad, topological_order
 from .rules import RULES, DomainError
 
 __all__ = [
@@ -81,13 +81,18 @@ def _check_eps(eps: float, name: str) -> None:
         raise ValueError(f"{name}: eps must be a number in (0, 1); got {eps!r}")
 
 
-def _evaluate(fn: Callable[..., Any], point: Sequence[float]) -> tuple[float, tuple]:
-    """fn at a point (no graph kept), with the branch signature of its kinks."""
+def _evaluate(fn: Callable[..., Any], point: Sequence[float], detect_kinks: bool
+              ) -> tuple[float, tuple]:
+    """fn at a point, with the branch signature of its kinks when asked for.
+
+    The signature needs the recorded graph, so it is only available with gradients
+    enabled; without ``detect_kinks`` the signature is empty.
+    """
     args = [Value(x) for x in point]
     out = fn(*args)
     if not isinstance(out, Value):
         raise TypeError(f"the function must return a Value; got {out!r}")
-    return out.data, _branches(out)
+    return out.data, (_branches(out) if detect_kinks else ())
 
 
 def _branches(root: Value) -> tuple:
@@ -102,16 +107,20 @@ def _branches(root: Value) -> tuple:
     return tuple(signature)
 
 
-def _central_difference(fn: Callable[..., Any], point: list[float], index: int, eps: float
-                        ) -> tuple[float, bool]:
-    """(numerical derivative along one input, whether the stencil crosses a kink)."""
+def _central_difference(fn: Callable[..., Any], point: list[float], index: int, eps: float,
+                        signature_here: tuple | None = None) -> tuple[float, bool]:
+    """(numerical derivative along one input, whether the stencil crosses a kink).
+
+    Kinks are detected only when ``signature_here`` (the branch signature at the
+    point itself) is given; the stencil's graphs are then recorded and compared.
+    """
+    detect_kinks = signature_here is not None
     plus, minus = list(point), list(point)
     plus[index] += eps
     minus[index] -= eps
-    f_plus, sig_plus = _evaluate(fn, plus)
-    f_minus, sig_minus = _evaluate(fn, minus)
-    _, sig_here = _evaluate(fn, point)
-    crosses = not (sig_plus == sig_here == sig_minus)
+    f_plus, sig_plus = _evaluate(fn, plus, detect_kinks)
+    f_minus, sig_minus = _evaluate(fn, minus, detect_kinks)
+    crosses = detect_kinks and not (sig_plus == signature_here == sig_minus)
     return (f_plus - f_minus) / (2.0 * eps), crosses
 
 
@@ -151,27 +160,31 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], *, eps: float = 1e-
     """
     _check_eps(eps, "gradcheck")
     point = _check_inputs(inputs, "gradcheck")
+    if not is_grad_enabled():
+        raise RuntimeError("gradcheck needs gradients enabled; it was called inside no_grad()")
     args = [Value(x) for x in point]
     out = fn(*args)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck: the function must return a Value; got {out!r}")
     analytical = grad(out, args)
-    with no_grad():
-        for index in range(len(point)):
-            numerical, crosses = _central_difference(fn, point, index, eps)
-            if crosses:
-                warnings.warn(
-                    f"gradcheck: input {index} (= {point[index]!r}) is within eps of a kink; "
-                    "the function is not differentiable there, so it was not compared",
-                    NonDifferentiableWarning, stacklevel=2)
-                continue
-            if not _close(analytical[index], numerical, atol, rtol):
-                if not raise_exception:
-                    return False
-                raise GradcheckError(
-                    f"gradcheck: gradient of input {index} (= {point[index]!r}) is wrong: "
-                    f"analytical {analytical[index]!r}, numerical {numerical!r}",
-                    index=index, analytical=analytical[index], numerical=numerical)
+    # The stencil's graphs are recorded (not under no_grad): kink detection reads
+    # the branch of every kinked op in them.
+    signature_here = _branches(out)
+    for index in range(len(point)):
+        numerical, crosses = _central_difference(fn, point, index, eps, signature_here)
+        if crosses:
+            warnings.warn(
+                f"gradcheck: input {index} (= {point[index]!r}) is within eps of a kink; "
+                "the function is not differentiable there, so it was not compared",
+                NonDifferentiableWarning, stacklevel=2)
+            continue
+        if not _close(analytical[index], numerical, atol, rtol):
+            if not raise_exception:
+                return False
+            raise GradcheckError(
+                f"gradcheck: gradient of input {index} (= {point[index]!r}) is wrong: "
+                f"analytical {analytical[index]!r}, numerical {numerical!r}",
+                index=index, analytical=analytical[index], numerical=numerical)
     return True
 
 

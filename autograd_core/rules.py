@@ -281,6 +281,14 @@ def _neg_local(x, out):
 register("neg", 1, float.__neg__, np.negative, _neg_local, symbol="-")
 
 
+def _float_pow(x: float, exponent: float) -> float:
+    """x ** exponent on floats, where overflow gives a signed inf instead of raising."""
+    try:
+        return x**exponent
+    except OverflowError:
+        return math.copysign(math.inf, x) if float(exponent) % 2.0 == 1.0 else math.inf
+
+
 def _pow_forward(x: float, exponent: float) -> float:
     if x == 0.0 and exponent < 0.0:
         raise DomainError(f"pow: 0 cannot be raised to a negative power ({x!r} ** {exponent!r})")
@@ -288,16 +296,15 @@ def _pow_forward(x: float, exponent: float) -> float:
         raise DomainError(
             f"pow: a negative base needs an integer exponent ({x!r} ** {exponent!r} is not real)"
         )
-    try:
-        return x**exponent
-    except OverflowError:
-        return math.copysign(math.inf, x) if float(exponent) % 2.0 == 1.0 else math.inf
+    return _float_pow(x, exponent)
 
 
 def _pow_local(x, out, exponent):
     """d(x^n)/dx = n x^(n-1)"""
-    if type(x) is float and x == 0.0 and exponent < 1.0:
-        return (0.0 if exponent == 0.0 else math.inf,)
+    if type(x) is float:
+        if x == 0.0 and exponent < 1.0:
+            return (0.0 if exponent == 0.0 else math.inf,)
+        return (exponent * _float_pow(x, exponent - 1.0),)
     return (exponent * x ** (exponent - 1.0),)
 
 
@@ -346,7 +353,18 @@ register("tanh", 1, math.tanh, np.tanh, _tanh_local)
 
 def _sigmoid_local(x, out):
     """d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))"""
-    return (out * (1.0 - out),)
+    # 1 - sigmoid(x) = sigmoid(-x); computing it that way keeps full relative
+    # precision in the right tail, where 1 - out would round to 0 (x > ~37).
+    return (out * _sigmoid_complement(x, out),)
+
+
+def _sigmoid_complement(x: Any, out: Any) -> Any:
+    """1 - sigmoid(x), accurate in both tails."""
+    if type(x) is float:
+        return _sigmoid_float(-x) if x > 0.0 else 1.0 - out
+    if _is_array(x):
+        return _sigmoid_array(-x)
+    return 1.0 - out
 
 
 register("sigmoid", 1, _sigmoid_float, _sigmoid_array, _sigmoid_local, symbol="σ")
@@ -397,7 +415,20 @@ def _sin_local(x, out):
     return (_cos(x),)
 
 
-register("sin", 1, math.sin, np.sin, _sin_local)
+def _periodic(fn: Callable[[float], float], name: str) -> Callable[[float], float]:
+    """sin or cos on floats, with a DomainError naming the op for an infinite input."""
+
+    def forward(x: float) -> float:
+        try:
+            return fn(x)
+        except ValueError:
+            raise DomainError(f"{name}: input must be finite, got {x!r}") from None
+
+    forward.__name__ = f"_{name}_forward"
+    return forward
+
+
+register("sin", 1, _periodic(math.sin, "sin"), np.sin, _sin_local)
 
 
 def _cos_local(x, out):
@@ -405,7 +436,7 @@ def _cos_local(x, out):
     return (-_sin(x),)
 
 
-register("cos", 1, math.cos, np.cos, _cos_local)
+register("cos", 1, _periodic(math.cos, "cos"), np.cos, _cos_local)
 
 
 def _softplus_local(x, out):

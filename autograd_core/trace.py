@@ -1,0 +1,530 @@
+"""Trace once, replay on a batch: the scalar graph of a function run on numpy arrays.
+
+The eager engine builds one graph per sample. For a function that is the same graph
+for every sample (an MLP and its loss, say), :func:`trace` records that graph once,
+from one example, and the returned :class:`Trace` replays it on numpy arrays that
+hold a whole batch, one sample per row:
+
+* ``forward`` runs each node's ``Rule.forward_array`` on a row of the batch;
+* ``backward`` / ``value_and_grad`` run each ``Rule.local`` on arrays (the same rule
+  code the eager pass runs on floats) and send the delta messages backward, then sum
+  or average each parameter's gradient over the batch.
+
+The replay is not node at a time. Nodes at the same depth that apply the same op are
+one numpy call on stacked rows, and a ``sum`` of products in which one factor is a
+parameter and the other factors are shared by every such sum of its depth (a dense
+layer of neurons) is one matrix product. That fusion knows the derivatives of a
+product and a sum, so it is used only if the rule table agrees (it is probed on
+arrays when this module is imported); otherwise the replay falls back to the rules.
+
+What is frozen at trace time:
+
+* Python control flow on data. ``if x.data > 0:`` inside ``fn`` takes the branch of
+  the example, and the replay follows that branch for every sample. Comparisons of
+  Values (``x > 0``) made while tracing are detected and raise a
+  :class:`TraceError`. Reading ``.data`` directly cannot be detected: do not branch
+  on it. Ops with kinks (``relu``, ``abs``, ``max``, ``leaky_relu``) are fine: their
+  array forms choose the branch per sample.
+* Leaves that are neither inputs nor parameters, such as the ``1`` of ``1 - x`` or a
+  ``Value(x.data)`` made from data, keep the value they had in the example.
+* Domain checks: the array forms do not raise for ``log(-1)``; they give NaN.
+
+Example:
+    >>> from autograd_core import Value
+    >>> w, b = Value(0.5), Value(-1.0)
+    >>> t = trace(lambda x: (w * x[0] + b).tanh(), [0.0], params=[w, b])
+    >>> import numpy as np
+    >>> t.forward(np.array([[0.0], [2.0]])).ravel().round(4).tolist()
+    [-0.7616, 0.0]
+    >>> loss, grads = t.value_and_grad(np.array([[0.0], [2.0]]))
+    >>> [round(float(g), 4) for g in grads]
+    [1.0, 0.71]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .engine import Value, topological_order
+from .rules import RULES, Rule
+
+__all__ = ["trace", "Trace", "TraceError", "TraceWarning"]
+
+_REDUCTIONS = ("mean", "sum")
+
+
+class TraceError(ValueError):
+    """The function cannot be traced faithfully (for example, it branches on data)."""
+
+
+class TraceWarning(UserWarning):
+    """The traced function compared a Value that depends on the inputs."""
+
+
+def _fusion_agrees_with_rules() -> bool:
+    """Whether ``mul`` and ``sum`` in the table have the derivatives the fusion assumes."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=3), rng.normal(size=3)
+    mul, total = RULES.get("mul"), RULES.get("sum")
+    if mul is None or total is None:
+        return False
+    product = mul.forward_array(a, b)
+    d_a, d_b = mul.local(a, b, product)
+    ones = total.local(a, b, a + b)
+    return (
+        np.array_equal(product, a * b)
+        and np.array_equal(np.broadcast_to(d_a, a.shape), b)
+        and np.array_equal(np.broadcast_to(d_b, b.shape), a)
+        and all(np.all(np.asarray(one) == 1.0) for one in ones)
+        and np.array_equal(total.forward_array(a, b), a + b)
+    )
+
+
+_FUSE_DOT_PRODUCTS = _fusion_agrees_with_rules()
+
+
+def _index(rows: Sequence[int]) -> slice | np.ndarray:
+    """Rows as a slice when they are consecutive (a view, no copy), else an index array."""
+    rows = list(rows)
+    if rows and rows == list(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    return np.asarray(rows, dtype=np.intp)
+
+
+class _Scatter:
+    """Adds rows of contributions into ``target[rows]``, where rows may repeat."""
+
+    def __init__(self, rows: Sequence[int]) -> None:
+        rows_array = np.asarray(rows, dtype=np.intp)
+        unique, first = np.unique(rows_array, return_index=True)
+        if len(unique) == len(rows_array):
+            self.rows = _index(rows_array.tolist())
+            self.order = None
+            return
+        # Sort the contributions by target row, then add each run of equal rows.
+        self.order = np.argsort(rows_array, kind="stable")
+        sorted_rows = rows_array[self.order]
+        self.starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+        self.rows = _index(sorted_rows[self.starts].tolist())
+
+    def add(self, target: np.ndarray, contributions: Any) -> None:
+        if self.order is None:
+            target[self.rows] += contributions
+        else:
+            target[self.rows] += np.add.reduceat(contributions[self.order], self.starts, axis=0)
+
+
+class _OpGroup:
+    """Nodes of one depth with one op and the same attrs: one numpy call per pass."""
+
+    def __init__(self, rule: Rule, attrs: tuple, out_rows: slice, parent_rows: list) -> None:
+        self.rule = rule
+        self.attrs = attrs
+        self.out_rows = out_rows
+        self.gathers = [_index(rows) for rows in parent_rows]
+        self.scatters = [_Scatter(rows) for rows in parent_rows]
+
+    def forward(self, values: np.ndarray, cache: list) -> None:
+        args = [values[rows] for rows in self.gathers]
+        out = self.rule.forward_array(*args, *self.attrs)
+        values[self.out_rows] = out
+        cache.append((args, out))
+
+    def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
+        args, out = cached
+        delta = deltas[self.out_rows]
+        local_grads = self.rule.local(*args, out, *self.attrs)
+        for scatter, local in zip(self.scatters, local_grads):
+            scatter.add(deltas, delta * local)
+
+
+class _DotGroup:
+    """Sums of products ``sum_i w_ki x_ki (+ other terms)``, as batched contractions.
+
+    When every ``w_ki`` is a parameter and ``x_ki = x_i`` for every k, this is a dense
+    layer: a matrix product, whose weight gradient is summed over the batch by the
+    product itself.
+    """
+
+    def __init__(
+        self,
+        out_rows: slice,
+        left: list[list[int]],
+        right: list[list[int]],
+        others: list[list[int]],
+        dense: bool,
+    ) -> None:
+        # dense: ``left`` holds parameter indices, ``right[0]`` the shared input rows.
+        self.out_rows = out_rows
+        self.dense = dense
+        other_rows = list(zip(*others))
+        self.others = [_index(rows) for rows in other_rows]
+        self.other_scatters = [_Scatter(rows) for rows in other_rows]
+        if dense:
+            self.weights = np.asarray(left, dtype=np.intp)
+            self.weight_scatter = _Scatter(self.weights.ravel().tolist())
+            self.inputs = _index(right[0])
+            self.input_scatter = _Scatter(right[0])
+        else:
+            self.left = np.asarray(left, dtype=np.intp)
+            self.right = np.asarray(right, dtype=np.intp)
+            self.left_scatter = _Scatter(self.left.ravel().tolist())
+            self.right_scatter = _Scatter(self.right.ravel().tolist())
+
+    def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
+        if self.dense:
+            weights = theta[self.weights]
+            inputs = values[self.inputs]
+            out = weights @ inputs
+            cache.append((weights, inputs))
+        else:
+            left = values[self.left]
+            right = values[self.right]
+            out = np.einsum("kmb,kmb->kb", left, right)
+            cache.append((left, right))
+        for rows in self.others:
+            out += values[rows]
+        values[self.out_rows] = out
+
+    def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
+        delta = deltas[self.out_rows]
+        first, second = cached
+        if self.dense:
+            self.weight_scatter.add(param_grads, (delta @ second.T).ravel())
+            self.input_scatter.add(deltas, first.T @ delta)
+        else:
+            k, m, batch = first.shape
+            spread = delta[:, None, :]
+            self.left_scatter.add(deltas, (spread * second).reshape(k * m, batch))
+            self.right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
+        for scatter in self.other_scatters:
+            scatter.add(deltas, delta)
+
+
+class Trace:
+    """A recorded scalar graph, replayed on batches (made by :func:`trace`).
+
+    Attributes:
+        inputs: the placeholder Values the function was traced with (one per column
+            of a batch).
+        params: the parameters, in the order gradients are returned.
+        outputs: the traced output Values (from the example).
+        num_nodes: nodes in the recorded graph.
+    """
+
+    def __init__(
+        self, inputs: Sequence[Value], params: Sequence[Value], outputs: Sequence[Value]
+    ) -> None:
+        self.inputs = tuple(inputs)
+        self.params = tuple(params)
+        self.outputs = tuple(outputs)
+        order = topological_order(*self.outputs)
+        self.num_nodes = len(order)
+        self._compile(order)
+
+    # -- compilation -----------------------------------------------------------
+
+    def _compile(self, order: list[Value]) -> None:
+        param_pos = {node: i for i, node in enumerate(self.params)}
+        consumers: dict[Value, int] = {}
+        for node in order:
+            for parent in node.parents:
+                consumers[parent] = consumers.get(parent, 0) + 1
+        outputs = {id(node) for node in self.outputs}
+
+        def fusable(node: Value) -> bool:
+            return node.op == "mul" and consumers[node] == 1 and id(node) not in outputs
+
+        # Which products each sum absorbs, and the depth of every computed node.
+        absorbed: dict[Value, list[Value]] = {}
+        if _FUSE_DOT_PRODUCTS:
+            for node in order:
+                if node.op == "sum":
+                    products = [p for p in node.parents if fusable(p)]
+                    if products:
+                        absorbed[node] = products
+        skipped = {id(p) for products in absorbed.values() for p in products}
+        depth: dict[Value, int] = {}
+        groups: dict[tuple, list[Value]] = {}
+        for node in order:
+            if not node.parents:
+                depth[node] = 0
+                continue
+            if id(node) in skipped:
+                continue
+            if node in absorbed:
+                products = absorbed[node]
+                others = [p for p in node.parents if p not in products]
+                sources = [*others, *(q for p in products for q in p.parents)]
+                key = (_depth_of(depth, sources), "dot", len(products), len(others))
+            else:
+                key = (_depth_of(depth, node.parents), node.op, node.attrs, len(node.parents))
+            depth[node] = key[0]
+            groups.setdefault(key, []).append(node)
+
+        # Rows of the value array: inputs first, then each group's nodes together;
+        # a parameter or constant gets a row only if some group reads it from there.
+        row: dict[Value, int] = {node: i for i, node in enumerate(self.inputs)}
+
+        def row_of(node: Value) -> int:
+            if node not in row:
+                row[node] = len(row)
+            return row[node]
+
+        self._groups: list[_OpGroup | _DotGroup] = []
+        for key in sorted(groups, key=lambda k: k[0]):  # stable: first appearance per depth
+            members = groups[key]
+            start = len(row)
+            for node in members:
+                row[node] = len(row)
+            out_rows = slice(start, len(row))
+            if key[1] == "dot":
+                factors = [[_weight_first(p, param_pos) for p in absorbed[n]] for n in members]
+                shared = [x for _, x in factors[0]]
+                dense = all(w in param_pos for pairs in factors for w, _ in pairs) and all(
+                    [x for _, x in pairs] == shared for pairs in factors
+                )
+                if dense:
+                    left = [[param_pos[w] for w, _ in pairs] for pairs in factors]
+                    right = [[row_of(x) for x in shared]]
+                else:
+                    left = [[row_of(w) for w, _ in pairs] for pairs in factors]
+                    right = [[row_of(x) for _, x in pairs] for pairs in factors]
+                others = [
+                    [row_of(p) for p in node.parents if p not in absorbed[node]] for node in members
+                ]
+                self._groups.append(_DotGroup(out_rows, left, right, others, dense))
+            else:
+                rule = RULES[key[1]]
+                parent_rows = [[row_of(n.parents[i]) for n in members] for i in range(key[3])]
+                self._groups.append(_OpGroup(rule, key[2], out_rows, parent_rows))
+        self._output_rows = np.array([row_of(node) for node in self.outputs], dtype=np.intp)
+        self._num_rows = len(row)
+        self._num_inputs = len(self.inputs)
+        read_params = [p for p in self.params if p in row]
+        self._param_rows = _index([row[p] for p in read_params])
+        self._param_ids = _index([param_pos[p] for p in read_params])
+        inputs = {id(node) for node in self.inputs}
+        constants = [n for n in row if not n.parents and n not in param_pos and id(n) not in inputs]
+        self._constant_rows = _index([row[n] for n in constants])
+        self._constant_values = np.array([n.data for n in constants], dtype=float)[:, None]
+
+    # -- replay ----------------------------------------------------------------
+
+    def _check_batch(self, batch: Any) -> np.ndarray:
+        array = np.asarray(batch, dtype=float)
+        if array.ndim == 1 and self._num_inputs == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[1] != self._num_inputs:
+            raise ValueError(
+                f"batch must have shape [batch_size, {self._num_inputs}] (one row per "
+                f"sample, one column per traced input); got shape {array.shape}"
+            )
+        if array.shape[0] == 0 and self._num_inputs:
+            raise ValueError("batch is empty; give at least one sample")
+        return array
+
+    def _param_values(self, param_values: Any) -> np.ndarray:
+        if param_values is None:
+            return np.array([p.data for p in self.params], dtype=float)
+        theta = np.asarray(param_values, dtype=float)
+        if theta.shape != (len(self.params),):
+            raise ValueError(
+                f"param_values must have shape ({len(self.params)},); got {theta.shape}"
+            )
+        return theta
+
+    def _run_forward(self, batch: Any, param_values: Any) -> tuple:
+        samples = self._check_batch(batch)
+        theta = self._param_values(param_values)
+        size = max(samples.shape[0], 1)
+        values = np.empty((self._num_rows, size))
+        values[: self._num_inputs] = samples.T
+        values[self._param_rows] = theta[self._param_ids, None]
+        values[self._constant_rows] = self._constant_values
+        cache: list = []
+        for group in self._groups:
+            if type(group) is _DotGroup:
+                group.forward(values, theta, cache)
+            else:
+                group.forward(values, cache)
+        return values, theta, cache
+
+    def forward(self, batch: Any, *, param_values: Any = None) -> np.ndarray:
+        """Every sample's outputs.
+
+        Args:
+            batch: array-like of shape ``[batch_size, num_inputs]``.
+            param_values: the parameters as an array (default: their current ``.data``).
+
+        Returns:
+            An array of shape ``[batch_size, num_outputs]``.
+        """
+        values, _, _ = self._run_forward(batch, param_values)
+        return values[self._output_rows].T.copy()
+
+    def value_and_grad(
+        self, batch: Any, *, reduction: str = "mean", param_values: Any = None
+    ) -> tuple[float, np.ndarray]:
+        """The reduced output and its gradient with respect to every parameter.
+
+        The traced function must have one output. ``reduction="mean"`` averages it
+        over the batch (and the gradients with it); ``"sum"`` adds.
+
+        Returns:
+            ``(loss, grads)``: a float and an array aligned with ``params``.
+        """
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+        if len(self.outputs) != 1:
+            raise ValueError(
+                f"value_and_grad needs a traced function with one output; it has "
+                f"{len(self.outputs)} (reduce them to one Value inside the function)"
+            )
+        values, theta, cache = self._run_forward(batch, param_values)
+        size = values.shape[1]
+        per_sample = values[self._output_rows[0]]
+        weight = 1.0 / size if reduction == "mean" else 1.0
+        deltas = np.zeros_like(values)
+        deltas[self._output_rows[0]] = weight
+        param_grads = np.zeros(len(self.params))
+        for group, cached in zip(reversed(self._groups), reversed(cache)):
+            group.backward(deltas, param_grads, cached)
+        param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
+        total = float(per_sample.sum())
+        return (total * weight if reduction == "mean" else total), param_grads
+
+    def backward(self, batch: Any, *, reduction: str = "mean") -> float:
+        """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.
+
+        Leaves accumulate as in the eager ``backward()``, so zero them between steps.
+        Returns the reduced loss.
+        """
+        loss, grads = self.value_and_grad(batch, reduction=reduction)
+        for param, g in zip(self.params, grads.tolist()):
+            param.grad += g
+        return loss
+
+    def __repr__(self) -> str:
+        return (
+            f"Trace(inputs={len(self.inputs)}, params={len(self.params)}, "
+            f"outputs={len(self.outputs)}, nodes={self.num_nodes}, "
+            f"numpy_groups={len(self._groups)})"
+        )
+
+
+def _depth_of(depth: dict[Value, int], sources: Sequence[Value]) -> int:
+    """One more than the deepest source: nodes of equal depth never feed each other."""
+    return 1 + max(depth[s] for s in sources)
+
+
+def _weight_first(product: Value, param_pos: dict[Value, int]) -> tuple[Value, Value]:
+    """The factors of a product, the parameter first if there is one."""
+    x, y = product.parents
+    return (y, x) if y in param_pos and x not in param_pos else (x, y)
+
+
+_COMPARISONS = ("__lt__", "__le__", "__gt__", "__ge__")
+
+
+class _ComparisonWatch:
+    """While tracing, notice comparisons of Values that depend on the inputs.
+
+    Such a comparison usually steers Python control flow (``if x > 0:``), which the
+    replay cannot follow: it is frozen at the example's branch. The watch swaps the
+    comparison operators of ``Value`` for the duration of the trace (so tracing is
+    not thread-safe with other code comparing Values).
+    """
+
+    def __init__(self, inputs: Sequence[Value], strict: bool) -> None:
+        self.inputs = {id(v) for v in inputs}
+        self.strict = strict
+        self.saved: dict[str, Callable] = {}
+
+    def depends_on_inputs(self, value: Any) -> bool:
+        if not isinstance(value, Value):
+            return False
+        return any(id(node) in self.inputs for node in topological_order(value))
+
+    def __enter__(self) -> _ComparisonWatch:
+        for name in _COMPARISONS:
+            original = getattr(Value, name)
+            self.saved[name] = original
+            setattr(Value, name, self._watched(name, original))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, original in self.saved.items():
+            setattr(Value, name, original)
+
+    def _watched(self, name: str, original: Callable) -> Callable:
+        def compare(left: Value, right: Any) -> bool:
+            if self.depends_on_inputs(left) or self.depends_on_inputs(right):
+                message = (
+                    f"the traced function compares {left!r} with {right!r} ({name}); "
+                    "a branch taken on data is frozen at the example's branch when the "
+                    "trace is replayed. Use an op with a kink (relu, abs, max) instead"
+                )
+                if self.strict:
+                    raise TraceError(message)
+                warnings.warn(message, TraceWarning, stacklevel=3)
+            return original(left, right)
+
+        return compare
+
+
+def trace(
+    fn: Callable[[list[Value]], Any],
+    example: Sequence[float],
+    params: Sequence[Value] = (),
+    *,
+    strict: bool = False,
+) -> Trace:
+    """Record the scalar graph of ``fn`` once, for replay on batches.
+
+    Args:
+        fn: called once with a list of input Values (one per feature of a sample,
+            made from ``example``); returns a Value or a sequence of Values.
+        example: one sample (a sequence of numbers) to trace with. The branches of
+            Python control flow taken for it are the ones every sample replays.
+        params: the Values to differentiate with respect to (a model's
+            ``parameters()``); the replay reads their current ``.data`` on every call.
+            Any other leaf is a constant.
+        strict: raise :class:`TraceError` instead of warning (:class:`TraceWarning`)
+            when ``fn`` compares a Value that depends on the inputs.
+
+    Returns:
+        A :class:`Trace`.
+
+    Example:
+        >>> from autograd_core import Value
+        >>> a = Value(2.0)
+        >>> t = trace(lambda x: a * x[0] * x[1], [1.0, 1.0], params=[a])
+        >>> t.forward([[1.0, 2.0], [3.0, 4.0]]).ravel().tolist()
+        [4.0, 24.0]
+    """
+    if not callable(fn):
+        raise TypeError(f"trace: fn must be callable; got {fn!r}")
+    if isinstance(example, (str, bytes)) or not hasattr(example, "__len__"):
+        raise TypeError(f"trace: example must be a sequence of numbers; got {example!r}")
+    params = list(params)
+    for param in params:
+        if not isinstance(param, Value):
+            raise TypeError(f"trace: params must be Values; got {param!r}")
+    if len(set(map(id, params))) != len(params):
+        raise ValueError("trace: params lists the same Value twice")
+    inputs = [Value(x, label=f"x[{i}]") for i, x in enumerate(example)]
+    with _ComparisonWatch(inputs, strict):
+        result = fn(inputs)
+    outputs = [result] if isinstance(result, Value) else result
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
+        raise TypeError(f"trace: fn must return a Value or a list of Values; got {result!r}")
+    outputs = list(outputs)
+    for out in outputs:
+        if not isinstance(out, Value):
+            raise TypeError(f"trace: fn must return Values; got {out!r} among its outputs")
+    return Trace(inputs, params, outputs)

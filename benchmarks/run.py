@@ -1,0 +1,236 @@
+"""Reproducible speed comparison: our engine against micrograd, numpy and PyTorch.
+
+``python benchmarks/run.py`` (or ``make bench``) first sets up its own virtual
+environment in ``benchmarks/.venv`` with the peers (micrograd 0.1.0, numpy and, if it
+installs, the CPU build of PyTorch), then runs every (workload, engine) pair in a
+fresh process and prints a Markdown table of medians and same-run ratios.
+
+Options:
+    --quick         fewer repeats (a smoke run, numbers are noisy)
+    --full          run micrograd's W3 demo for all 100 steps (minutes) for its accuracy
+    --no-torch      do not install or run PyTorch
+    --output PATH   also write the table (with the machine description) to PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import venv
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(HERE, ".venv")
+VENV_PYTHON = os.path.join(VENV, "bin", "python")
+PEERS = ["micrograd==0.1.0", "numpy"]
+TORCH = "torch==2.13.0"
+
+
+# ---------------------------------------------------------------------------
+# The environment
+
+
+def ensure_environment(with_torch: bool) -> bool:
+    """Create benchmarks/.venv with the peers once; returns whether torch is there."""
+    if not os.path.exists(VENV_PYTHON):
+        print("creating benchmarks/.venv ...", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not _importable("micrograd") or not _importable("numpy"):
+        subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", *PEERS], check=True)
+    if not with_torch:
+        return False
+    if not _importable("torch"):
+        print(f"installing {TORCH} (CPU) ...", file=sys.stderr)
+        done = subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", TORCH])
+        if done.returncode != 0:
+            print("PyTorch did not install; its rows are skipped", file=sys.stderr)
+            return False
+    return True
+
+
+def _importable(module: str) -> bool:
+    check = subprocess.run([VENV_PYTHON, "-c", f"import {module}"], capture_output=True)
+    return check.returncode == 0
+
+
+def measure(workload: str, engine: str, repeats: int) -> dict:
+    """One (workload, engine) pair in a fresh process of the benchmark environment."""
+    command = [VENV_PYTHON, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
+        return {"error": tail[0]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------
+# The table
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if "model name" in line]
+        cpu = f"{names[0]} x {len(names)}" if names else cpu
+    except OSError:
+        pass
+    versions = subprocess.run(
+        [
+            VENV_PYTHON,
+            "-c",
+            "import numpy, importlib.util as u; print(numpy.__version__, "
+            "__import__('torch').__version__ if u.find_spec('torch') else '-')",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    numpy_version, torch_version = (versions + ["?", "?"])[:2]
+    return (
+        f"{cpu}; {platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"numpy {numpy_version}; torch {torch_version}"
+    )
+
+
+def _ratio(reference: float | None, value: float | None) -> str:
+    if not reference or not value:
+        return "-"
+    return f"{reference / value:,.1f}x"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def run(args: argparse.Namespace) -> str:
+    torch = ensure_environment(not args.no_torch)
+    quick = args.quick
+    scalar_engines = ["micrograd", "eager"] + (["torch"] if torch else [])
+    lines = [f"Machine: {machine()}", ""]
+
+    def progress(name: str) -> None:
+        print(f"  running {name} ...", file=sys.stderr, flush=True)
+
+    # W1
+    w1 = {}
+    for engine in scalar_engines:
+        progress(f"W1 {engine}")
+        w1[engine] = measure("W1", engine, 1 if quick else (3 if engine != "eager" else 7))
+    ref = w1["micrograd"].get("total_ns")
+    lines += [
+        "W1: 100,000-op chain x = exp(tanh(x * w + b)); medians; ratio = micrograd / engine",
+        "",
+        "| engine | forward ns/op | backward ns/op | total ns/op | vs micrograd "
+        "| peak bytes/op | freed by refcount |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for engine, r in w1.items():
+        if "error" in r:
+            lines.append(f"| {engine} | failed: {r['error']} | | | | | |")
+            continue
+        lines.append(
+            f"| {engine} | {_num(r['forward_ns'])} | {_num(r['backward_ns'])} "
+            f"| {_num(r['total_ns'])} | {_ratio(ref, r['total_ns'])} | {_num(r['bytes'])} "
+            f"| {'yes' if r['freed_by_refcount'] else 'no'} |"
+        )
+
+    # W2
+    lines += [
+        "",
+        "W2: chains at the default recursion limit (forward + backward, one run)",
+        "",
+        "| engine | 10^4 | 10^5 | 10^6 |",
+        "|---|---:|---:|---:|",
+    ]
+    for engine in ["micrograd", "eager"]:
+        progress(f"W2 {engine}")
+        r = measure("W2", engine, 1)
+        cells = []
+        for depth in ("10000", "100000", "1000000"):
+            d = r.get("depths", {}).get(depth)
+            if d is None:
+                cells.append("not run (failed shallower)" if "depths" in r else r.get("error", "-"))
+            elif d["ok"]:
+                cells.append(f"{d['seconds']:.2f} s")
+            else:
+                cells.append(f"fails ({d['error']})")
+        lines.append(f"| {engine} | " + " | ".join(cells) + " |")
+
+    # W3
+    w3_engines = ["micrograd", "eager", "replay", "numpy"] + (["torch"] if torch else [])
+    w3 = {}
+    for engine in w3_engines:
+        progress(f"W3 {engine}")
+        steps = 0
+        if engine == "micrograd" and not args.full:
+            steps = 2 if quick else 5
+        w3[engine] = measure("W3", engine, steps)
+    ref = w3["micrograd"].get("ms_per_step")
+    numpy_ms = w3["numpy"].get("ms_per_step")
+    lines += [
+        "",
+        "W3: micrograd's moons demo, MLP(2, [16, 16, 1]), 100 points, 100 full-batch SGD "
+        "steps; median ms per step",
+        "",
+        "| engine | ms/step | vs micrograd | vs numpy | final accuracy |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for engine, r in w3.items():
+        if "error" in r:
+            lines.append(f"| {engine} | failed: {r['error']} | | | |")
+            continue
+        accuracy = "-" if r["accuracy"] is None else f"{r['accuracy']:.2f}"
+        if r["steps"] != 100:
+            accuracy += f" ({r['steps']} steps timed; --full for all 100)"
+        ms = r["ms_per_step"]
+        lines.append(
+            f"| {engine} | {_num(ms, 3)} | {_ratio(ref, ms)} | "
+            f"{'-' if not numpy_ms else f'{ms / numpy_ms:,.2f}x slower'} | {accuracy} |"
+        )
+
+    # W4
+    w4 = {}
+    for engine in ["micrograd", "eager", "replay", "numpy"] + (["torch"] if torch else []):
+        progress(f"W4 {engine}")
+        slow = engine in ("micrograd", "eager")
+        w4[engine] = measure("W4", engine, (3 if slow else 20) if quick else (7 if slow else 200))
+    ref = w4["micrograd"].get("us_per_sample")
+    lines += [
+        "",
+        "W4: MLP(64, [32, 10]), cross-entropy, one sample, forward + backward",
+        "",
+        "| engine | us/sample | vs micrograd | loss |",
+        "|---|---:|---:|---:|",
+    ]
+    for engine, r in w4.items():
+        if "error" in r:
+            lines.append(f"| {engine} | failed: {r['error']} | | |")
+            continue
+        lines.append(
+            f"| {engine} | {_num(r['us_per_sample'], 1)} | {_ratio(ref, r['us_per_sample'])} "
+            f"| {r['loss']:.6f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--output")
+    args = parser.parse_args()
+    table = run(args)
+    print(table)
+    if args.output:
+        tmp = args.output + ".tmp"
+        with open(tmp, "w") as out:
+            out.write(table)
+        os.replace(tmp, args.output)
+
+
+if __name__ == "__main__":
+    main()

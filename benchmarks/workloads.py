@@ -1,0 +1,451 @@
+"""The benchmark workloads, one engine at a time (run as a worker by ``run.py``).
+
+Usage: ``python benchmarks/workloads.py WORKLOAD ENGINE [REPEATS]`` prints one JSON
+object with the measurements. Each (workload, engine) pair runs in its own process,
+so garbage-collector state and recursion limits do not leak between engines.
+
+Engines: ``micrograd`` (0.1.0 from PyPI, plus exp/tanh/log in its own style),
+``eager`` (our engine, one graph per sample), ``replay`` (our trace-and-replay on
+numpy batches), ``numpy`` (hand-written forward and backward), ``torch`` (CPU,
+float64, optional).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # the repository root: our packages
+sys.path.insert(0, HERE)
+
+CHAIN_BLOCK = 4  # ops per block of the chain: mul, add, tanh, exp
+
+
+# ---------------------------------------------------------------------------
+# Engines' scalar types
+
+
+def scalar_type(engine: str):
+    if engine == "micrograd":
+        from micrograd_ext import Value
+
+        return Value
+    if engine == "eager":
+        from autograd_core import Value
+
+        return Value
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+
+        def make(x: float):
+            return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+        return make
+    raise ValueError(f"no scalar engine {engine!r}")
+
+
+def build_chain(make, n_ops: int):
+    """x = exp(tanh(x * w + b)), repeated: n_ops nodes after the three leaves."""
+    x, w, b = make(0.1), make(0.9), make(0.05)
+    y = x
+    for _ in range(n_ops // CHAIN_BLOCK):
+        y = (y * w + b).tanh().exp()
+    return y, (x, w, b)
+
+
+def _in_big_stack(fn, *args):
+    """Run fn in a thread with a large C stack (for engines that recurse)."""
+    result: dict = {}
+
+    def target() -> None:
+        try:
+            result["value"] = fn(*args)
+        except BaseException as error:  # reported, not swallowed
+            result["error"] = error
+
+    threading.stack_size(512 * 1024 * 1024)
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+# ---------------------------------------------------------------------------
+# W1: a 100,000-op chain
+
+
+def w1(engine: str, repeats: int) -> dict:
+    make = scalar_type(engine)
+    n_ops = 100_000
+    if engine == "micrograd":
+        sys.setrecursionlimit(10 * n_ops)  # its recursive topological sort needs it
+
+    def one_run() -> tuple[float, float]:
+        start = time.perf_counter()
+        y, _ = build_chain(make, n_ops)
+        middle = time.perf_counter()
+        y.backward()
+        end = time.perf_counter()
+        return middle - start, end - middle
+
+    runs = [_in_big_stack(one_run) for _ in range(repeats)]
+    forward = statistics.median(r[0] for r in runs) / n_ops * 1e9
+    backward = statistics.median(r[1] for r in runs) / n_ops * 1e9
+
+    # Memory: peak traced bytes over forward and backward, per op.
+    def measured() -> tuple[float, bool]:
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        y, leaves = build_chain(make, n_ops)
+        y.backward()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        # Is the graph freed by reference counting alone once dropped?
+        gc.disable()
+        del y
+        left = tracemalloc.get_traced_memory()[0] - base
+        gc.enable()
+        tracemalloc.stop()
+        return peak / n_ops, left < 0.05 * peak
+
+    bytes_per_op, freed = _in_big_stack(measured)
+    return {
+        "forward_ns": forward,
+        "backward_ns": backward,
+        "total_ns": forward + backward,
+        "bytes": bytes_per_op,
+        "freed_by_refcount": freed,
+        "repeats": repeats,
+    }
+
+
+# ---------------------------------------------------------------------------
+# W2: deep chains at the default recursion limit
+
+
+def w2(engine: str, repeats: int) -> dict:
+    make = scalar_type(engine)
+    results = {}
+    for depth in (10_000, 100_000, 1_000_000):
+        start = time.perf_counter()
+        try:
+            y, _ = build_chain(make, depth)
+            y.backward()
+            elapsed = time.perf_counter() - start
+            results[str(depth)] = {"ok": True, "seconds": elapsed}
+        except RecursionError:
+            results[str(depth)] = {"ok": False, "error": "RecursionError"}
+            break  # deeper chains fail the same way; spare the time
+        finally:
+            y = None
+            gc.collect()
+    return {"depths": results, "recursion_limit": sys.getrecursionlimit()}
+
+
+# ---------------------------------------------------------------------------
+# W3: micrograd's demo (moons, MLP(2, [16, 16, 1]), max-margin loss, SGD)
+
+ALPHA = 1e-4
+
+
+def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int = 1):
+    """Two interleaving half circles, labels -1 / +1 (the demo's data set)."""
+    rng = np.random.default_rng(seed)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    outer = np.linspace(0.0, math.pi, n_out)
+    inner = np.linspace(0.0, math.pi, n_in)
+    X = np.vstack(
+        [
+            np.c_[np.cos(outer), np.sin(outer)],
+            np.c_[1.0 - np.cos(inner), 1.0 - np.sin(inner) - 0.5],
+        ]
+    )
+    X += rng.normal(scale=noise, size=X.shape)
+    y = np.r_[-np.ones(n_out), np.ones(n_in)]
+    return X, y
+
+
+def initial_weights(sizes: list[int], seed: int = 1337) -> list[tuple[np.ndarray, np.ndarray]]:
+    """micrograd's initialisation (w ~ U(-1, 1), b = 0), shared by every engine."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.uniform(-1.0, 1.0, size=(nout, nin)), np.zeros(nout))
+        for nin, nout in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+class ScalarMLP:
+    """A micrograd-style MLP over any scalar type: relu hidden layers, linear output.
+
+    Each neuron is ``sum(w_i x_i) + b``: for our engine one variadic ``sum`` node
+    (as nn's neurons build it), for micrograd its own ``sum(..., b)`` chain.
+    """
+
+    def __init__(self, make, weights, engine: str) -> None:
+        self.layers = [
+            ([[make(float(w)) for w in row] for row in W], [make(float(v)) for v in b])
+            for W, b in weights
+        ]
+        self.engine = engine
+        if engine == "eager":
+            from autograd_core.functional import vsum
+
+            self.total = lambda terms, bias: vsum([*terms, bias])
+        else:
+            self.total = lambda terms, bias: sum(terms, bias)
+
+    def parameters(self) -> list:
+        return [p for W, b in self.layers for row, bias in zip(W, b) for p in (*row, bias)]
+
+    def __call__(self, x: list) -> list:
+        last = len(self.layers) - 1
+        for index, (W, b) in enumerate(self.layers):
+            x = [self.total([w * xi for w, xi in zip(row, x)], bias) for row, bias in zip(W, b)]
+            if index < last:
+                x = [v.relu() for v in x]
+        return x
+
+
+def _demo_loss_scalar(model, X, y, make):
+    scores = [model([make(float(v)) for v in row])[0] for row in X]
+    losses = [(1 + -float(yi) * score).relu() for yi, score in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in model.parameters())
+    return data_loss + reg_loss
+
+
+def _accuracy(scores: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((scores > 0) == (y > 0)))
+
+
+def w3(engine: str, repeats: int) -> dict:
+    X, y = make_moons()
+    weights = initial_weights([2, 16, 16, 1])
+    steps = 100 if repeats <= 0 else repeats  # repeats > 0: time only that many steps
+    if engine in ("micrograd", "eager"):
+        make = scalar_type(engine)
+        constant = make if engine == "micrograd" else float
+        model = ScalarMLP(make, weights, engine)
+        params = model.parameters()
+        times = []
+        for k in range(steps):
+            start = time.perf_counter()
+            loss = _demo_loss_scalar(model, X, y, constant)
+            for p in params:
+                p.grad = 0.0
+            loss.backward()
+            rate = 1.0 - 0.9 * k / 100
+            for p in params:
+                p.data -= rate * p.grad
+            times.append(time.perf_counter() - start)
+        scores = np.array([model([constant(float(v)) for v in row])[0].data for row in X])
+    elif engine == "replay":
+        times, scores = _w3_replay(weights, X, y, steps)
+    elif engine == "numpy":
+        times, scores = _w3_numpy(weights, X, y, steps)
+    elif engine == "torch":
+        times, scores = _w3_torch(weights, X, y, steps)
+    else:
+        raise ValueError(f"no W3 engine {engine!r}")
+    return {
+        "ms_per_step": statistics.median(times) * 1e3,
+        "steps": steps,
+        "accuracy": _accuracy(scores, y) if steps == 100 else None,
+    }
+
+
+def _w3_replay(weights, X, y, steps):
+    from autograd_core import Value
+    from autograd_core.functional import vsum
+    from autograd_core.trace import trace
+
+    model = ScalarMLP(Value, weights, "eager")
+    params = model.parameters()
+    per_sample = trace(
+        lambda v: (1 + -v[2] * model(v[:2])[0]).relu(), [*X[0], y[0]], params=params
+    )
+    regulariser = trace(lambda _: ALPHA * vsum([p * p for p in params]), [], params=params)
+    theta = np.array([p.data for p in params])
+    batch = np.c_[X, y]
+    no_inputs = np.empty((1, 0))
+    times = []
+    for k in range(steps):
+        start = time.perf_counter()
+        _, data_grads = per_sample.value_and_grad(batch, param_values=theta)
+        _, reg_grads = regulariser.value_and_grad(no_inputs, param_values=theta)
+        theta -= (1.0 - 0.9 * k / 100) * (data_grads + reg_grads)
+        times.append(time.perf_counter() - start)
+    for p, value in zip(params, theta.tolist()):
+        p.data = value
+    score_trace = trace(lambda v: model(v)[0], list(X[0]), params=params)
+    return times, score_trace.forward(X)[:, 0]
+
+
+def _w3_numpy(weights, X, y, steps):
+    (W1, b1), (W2, b2), (W3, b3) = [(W.copy(), b.copy()) for W, b in weights]
+    n = len(X)
+    times = []
+
+    def scores_of(X):
+        h1 = np.maximum(X @ W1.T + b1, 0.0)
+        h2 = np.maximum(h1 @ W2.T + b2, 0.0)
+        return h1, h2, (h2 @ W3.T + b3)[:, 0]
+
+    for k in range(steps):
+        start = time.perf_counter()
+        h1, h2, s = scores_of(X)
+        margin = 1.0 - y * s
+        d_s = np.where(margin > 0.0, -y, 0.0) / n
+        d_W3 = d_s[None, :] @ h2
+        d_b3 = d_s.sum(keepdims=True)
+        d_h2 = (d_s[:, None] @ W3) * (h2 > 0.0)
+        d_W2 = d_h2.T @ h1
+        d_b2 = d_h2.sum(axis=0)
+        d_h1 = (d_h2 @ W2) * (h1 > 0.0)
+        d_W1 = d_h1.T @ X
+        d_b1 = d_h1.sum(axis=0)
+        rate = 1.0 - 0.9 * k / 100
+        for p, g in ((W1, d_W1), (b1, d_b1), (W2, d_W2), (b2, d_b2), (W3, d_W3), (b3, d_b3)):
+            p -= rate * (g + 2.0 * ALPHA * p)
+        times.append(time.perf_counter() - start)
+    return times, scores_of(X)[2]
+
+
+def _w3_torch(weights, X, y, steps):
+    import torch
+
+    torch.set_num_threads(1)
+    params = []
+    for W, b in weights:
+        params += [torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)]
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
+    def scores_of():
+        h = Xt
+        for i in range(0, len(params), 2):
+            h = h @ params[i].T + params[i + 1]
+            if i + 2 < len(params):
+                h = torch.relu(h)
+        return h[:, 0]
+
+    times = []
+    for k in range(steps):
+        start = time.perf_counter()
+        loss = torch.relu(1 - yt * scores_of()).mean() + ALPHA * sum((p * p).sum() for p in params)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= (1.0 - 0.9 * k / 100) * p.grad
+        times.append(time.perf_counter() - start)
+    with torch.no_grad():
+        return times, scores_of().numpy()
+
+
+# ---------------------------------------------------------------------------
+# W4: MLP(64, [32, 10]), cross-entropy, one sample
+
+
+def _scalar_cross_entropy(logits: list, target: int):
+    shift = max(v.data for v in logits)
+    total = sum((v - shift).exp() for v in logits[1:]) + (logits[0] - shift).exp()
+    return total.log() + shift - logits[target]
+
+
+def w4(engine: str, repeats: int) -> dict:
+    rng = np.random.default_rng(4)
+    weights = initial_weights([64, 32, 10], seed=4)
+    x = rng.normal(size=64)
+    target = 3
+    if engine in ("micrograd", "eager"):
+        make = scalar_type(engine)
+        constant = make if engine == "micrograd" else float
+        model = ScalarMLP(make, weights, engine)
+
+        def step() -> float:
+            loss = _scalar_cross_entropy(model([constant(float(v)) for v in x]), target)
+            loss.backward()
+            return loss.data
+
+    elif engine == "replay":
+        from autograd_core import Value
+        from autograd_core.trace import trace
+
+        model = ScalarMLP(Value, weights, "eager")
+        traced = trace(
+            lambda v: _scalar_cross_entropy(model(v), target), list(x), params=model.parameters()
+        )
+        batch = x[None, :]
+
+        def step() -> float:
+            return traced.value_and_grad(batch)[0]
+
+    elif engine == "numpy":
+        (W1, b1), (W2, b2) = weights
+
+        def step() -> float:
+            h = np.maximum(W1 @ x + b1, 0.0)
+            z = W2 @ h + b2
+            shift = z.max()
+            e = np.exp(z - shift)
+            loss = np.log(e.sum()) + shift - z[target]
+            d_z = e / e.sum()
+            d_z[target] -= 1.0
+            _ = np.outer(d_z, h), d_z
+            d_h = (W2.T @ d_z) * (h > 0.0)
+            _ = np.outer(d_h, x), d_h
+            return float(loss)
+
+    elif engine == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+        (W1, b1), (W2, b2) = [
+            (torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
+            for W, b in weights
+        ]
+        xt = torch.tensor(x)
+
+        def step() -> float:
+            z = W2 @ torch.relu(W1 @ xt + b1) + b2
+            loss = torch.nn.functional.cross_entropy(z[None, :], torch.tensor([target]))
+            loss.backward()
+            return float(loss.detach())
+
+    else:
+        raise ValueError(f"no W4 engine {engine!r}")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loss = step()
+        times.append(time.perf_counter() - start)
+    return {"us_per_sample": statistics.median(times) * 1e6, "loss": loss, "repeats": repeats}
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4}
+
+
+def main(argv: list[str]) -> None:
+    workload, engine = argv[0], argv[1]
+    repeats = int(argv[2]) if len(argv) > 2 else 3
+    print(json.dumps(WORKLOADS[workload](engine, repeats)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
