@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_int, check_real
+
 __all__ = [
     "make_xor",
     "make_moons",
@@ -39,16 +41,8 @@ IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 LONGLEY_FEATURES = ("gnp_deflator", "gnp", "unemployed", "armed_forces", "population", "year")
 
 
-def _check_count(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    return int(value)
-
-
 def _check_noise(noise: Any) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0; got {noise!r}")
-    return float(noise)
+    return check_real(noise, "noise")
 
 
 def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator
@@ -75,7 +69,7 @@ def make_xor(n_samples: int = 4, *, noise: float = 0.0, seed: int | None = None
         >>> X.tolist(), y.tolist()
         ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
     """
-    count = _check_count(n_samples, "n_samples")
+    count = check_int(n_samples, "n_samples")
     spread = _check_noise(noise)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     labels = np.array([0, 1, 1, 0])
@@ -98,7 +92,7 @@ def make_moons(n_samples: int = 100, *, noise: float = 0.0, seed: int | None = N
         >>> X.shape, sorted(y.tolist())
         ((10, 2), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
     """
-    count = _check_count(n_samples, "n_samples", 2)
+    count = check_int(n_samples, "n_samples", minimum=2)
     spread = _check_noise(noise)
     rng = np.random.default_rng(seed)
     n_upper, n_lower = _split_count(count, 2)
@@ -120,7 +114,7 @@ def make_circles(n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.
         >>> sorted(np.round(np.hypot(X[:, 0], X[:, 1]), 6).tolist())
         [0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
     """
-    count = _check_count(n_samples, "n_samples", 2)
+    count = check_int(n_samples, "n_samples", minimum=2)
     spread = _check_noise(noise)
     if not 0 < factor < 1:
         raise ValueError(f"factor must be in (0, 1); got {factor!r}")
@@ -147,8 +141,8 @@ def make_spirals(n_samples: int = 100, *, n_classes: int = 2, noise: float = 0.0
         >>> X.shape, np.bincount(y).tolist()
         ((9, 2), [3, 3, 3])
     """
-    count = _check_count(n_samples, "n_samples", 2)
-    classes = _check_count(n_classes, "n_classes", 2)
+    count = check_int(n_samples, "n_samples", minimum=2)
+    classes = check_int(n_classes, "n_classes", minimum=2)
     spread = _check_noise(noise)
     rng = np.random.default_rng(seed)
     points, labels = [], []
@@ -176,13 +170,13 @@ def make_blobs(n_samples: int = 100, *, centers: int | Sequence[Sequence[float]]
         >>> sorted(map(tuple, X.tolist()))
         [(0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (5.0, 5.0), (5.0, 5.0), (5.0, 5.0)]
     """
-    count = _check_count(n_samples, "n_samples")
+    count = check_int(n_samples, "n_samples")
     if cluster_std < 0:
         raise ValueError(f"cluster_std must be >= 0; got {cluster_std!r}")
     rng = np.random.default_rng(seed)
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
-        k = _check_count(centers, "centers")
-        dims = _check_count(n_features, "n_features")
+        k = check_int(centers, "centers")
+        dims = check_int(n_features, "n_features")
         centre_array = rng.uniform(center_box[0], center_box[1], size=(k, dims))
     else:
         centre_array = np.asarray(centers, dtype=float)
@@ -312,7 +306,7 @@ def minibatches(X: Any, y: Any, batch_size: int, *, shuffle: bool = True,
         >>> [b.tolist() for _, b in minibatches(X, y, 2, shuffle=False)]
         [[0, 1], [2, 3], [4]]
     """
-    size = _check_count(batch_size, "batch_size")
+    size = check_int(batch_size, "batch_size")
     features, labels = _check_xy(X, y, "minibatches")
     n = len(labels)
     if shuffle:

@@ -17,6 +17,7 @@ import numpy as np
 
 from autograd_core import Value, apply_op
 
+from ._checks import check_int
 from .initializers import check_init, init_weights, make_rng
 from .module import Module
 
@@ -61,12 +62,6 @@ def resolve_activation(activation: Activation) -> tuple[str, Callable[[Value], V
         return getattr(activation, "__name__", type(activation).__name__), activation
     raise TypeError(
         f"activation must be a name {list(ACTIVATIONS)} or a callable; got {activation!r}")
-
-
-def _check_size(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
 
 
 def as_inputs(x: Any, nin: int | None, where: str) -> list:
@@ -117,7 +112,7 @@ class Neuron(Module):
     def __init__(self, nin: int, activation: Activation = "relu", *, init: str = "uniform",
                  seed: int | None = None, rng: np.random.Generator | None = None,
                  fan_out: int = 1) -> None:
-        self.nin = _check_size(nin, "nin")
+        self.nin = check_int(nin, "nin")
         self.activation, self._activation_fn = resolve_activation(activation)
         check_init(init)
         generator = make_rng(seed, rng)
@@ -159,8 +154,8 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, activation: Activation = "relu", *,
                  init: str = "uniform", seed: int | None = None,
                  rng: np.random.Generator | None = None) -> None:
-        self.nin = _check_size(nin, "nin")
-        self.nout = _check_size(nout, "nout")
+        self.nin = check_int(nin, "nin")
+        self.nout = check_int(nout, "nout")
         self.activation, _ = resolve_activation(activation)
         generator = make_rng(seed, rng)
         self.neurons = [
@@ -173,7 +168,10 @@ class Layer(Module):
         return self._forward(as_inputs(x, self.nin, "Layer"))
 
     def _forward(self, inputs: Sequence[Scalar]) -> list[Value]:
-        return [neuron._forward(inputs) for neuron in self.neurons]
+        # Lift plain numbers to leaves once, so the neurons share one input node each
+        # (a smaller graph, and a picture with one node per input).
+        shared = [x if isinstance(x, Value) else Value(x) for x in inputs]
+        return [neuron._forward(shared) for neuron in self.neurons]
 
     def _state_layout(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
         weights = [w for neuron in self.neurons for w in neuron.w]
@@ -206,10 +204,10 @@ class MLP(Module):
     def __init__(self, nin: int, nouts: Sequence[int], activation: Activation = "relu",
                  output_activation: Activation = "linear", *, init: str = "uniform",
                  seed: int | None = None, rng: np.random.Generator | None = None) -> None:
-        self.nin = _check_size(nin, "nin")
+        self.nin = check_int(nin, "nin")
         if isinstance(nouts, (int, np.integer)) or not hasattr(nouts, "__len__") or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths; got {nouts!r}")
-        self.nouts = [_check_size(n, "each of nouts") for n in nouts]
+        self.nouts = [check_int(n, "each of nouts") for n in nouts]
         self.nout = self.nouts[-1]
         resolve_activation(activation)
         resolve_activation(output_activation)
@@ -323,7 +321,7 @@ class Highway(Module):
     def __init__(self, size: int, activation: Activation = "relu", *, gate_bias: float = -1.0,
                  init: str = "uniform", seed: int | None = None,
                  rng: np.random.Generator | None = None) -> None:
-        self.nin = self.nout = _check_size(size, "size")
+        self.nin = self.nout = check_int(size, "size")
         generator = make_rng(seed, rng)
         self.transform = Layer(size, size, activation, init=init, rng=generator)
         self.gate = Layer(size, size, "sigmoid", init=init, rng=generator)
@@ -357,9 +355,9 @@ class DenseBlock(Module):
     def __init__(self, nin: int, growth: int, num_layers: int, activation: Activation = "relu",
                  *, init: str = "uniform", seed: int | None = None,
                  rng: np.random.Generator | None = None) -> None:
-        self.nin = _check_size(nin, "nin")
-        self.growth = _check_size(growth, "growth")
-        count = _check_size(num_layers, "num_layers")
+        self.nin = check_int(nin, "nin")
+        self.growth = check_int(growth, "growth")
+        count = check_int(num_layers, "num_layers")
         generator = make_rng(seed, rng)
         self.layers = [
             Layer(self.nin + i * self.growth, self.growth, activation, init=init, rng=generator)
@@ -394,7 +392,7 @@ class PositionalEncoding(Module):
     """
 
     def __init__(self, num_frequencies: int, *, include_input: bool = True) -> None:
-        self.num_frequencies = _check_size(num_frequencies, "num_frequencies")
+        self.num_frequencies = check_int(num_frequencies, "num_frequencies")
         self.include_input = bool(include_input)
         self.nin = None
         self.nout = None

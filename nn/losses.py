@@ -6,6 +6,9 @@ Conventions (as PyTorch where it has the same loss):
   int class index) is one sample; a sequence or numpy array is a batch.
 * Scores may be Values or numbers; a model's one-element output list (``model(x)``)
   is accepted wherever one score is expected.
+* Targets of the one-score losses (mse, binary cross-entropy, hinge, perceptron) may
+  also be Values: they then stay in the graph as inputs, so a traced loss can be
+  replayed on other labels.
 * ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (a list of
   per-sample losses).
 
@@ -100,8 +103,9 @@ def _binary_loss(name: str, target_kind: str,
         losses = []
         for output, label in _pairs(outputs, target, name):
             score = _one_score(output, name)
-            value = float(label)
-            if allowed is not None and value not in allowed:
+            value = _target(label, name)
+            check = value.data if isinstance(value, Value) else value
+            if allowed is not None and check not in allowed:
                 raise ValueError(f"{name}: target {label!r} is not one of {list(allowed)}")
             losses.append(_as_value(per_sample(score, value)))
         return _reduce(losses, reduction, name)
@@ -109,6 +113,15 @@ def _binary_loss(name: str, target_kind: str,
     loss.__name__ = loss.__qualname__ = name
     loss.target_kind = target_kind  # type: ignore[attr-defined]
     return loss
+
+
+def _target(label: Any, name: str) -> Any:
+    """A target as a float, or kept as a Value (so a traced graph reads it as an input)."""
+    if isinstance(label, Value):
+        return label
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, float, np.number)):
+        raise TypeError(f"{name}: a target must be a number; got {label!r}")
+    return float(label)
 
 
 def _as_value(x: Any) -> Value:
@@ -228,9 +241,9 @@ def mse_loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
 mse_loss.target_kind = "real"  # type: ignore[attr-defined]
 
 
-def _flatten_pairs(outputs: Any, target: Any) -> list[tuple[Any, float]]:
+def _flatten_pairs(outputs: Any, target: Any) -> list[tuple[Any, Any]]:
     """Element pairs of two equally nested structures (number, list, list of lists)."""
-    pairs: list[tuple[Any, float]] = []
+    pairs: list[tuple[Any, Any]] = []
     stack: list[tuple[Any, Any]] = [(outputs, target)]
     while stack:
         out, tgt = stack.pop()
@@ -249,7 +262,7 @@ def _flatten_pairs(outputs: Any, target: Any) -> list[tuple[Any, float]]:
         else:
             if isinstance(out, (list, tuple)) and len(out) == 1:
                 out = out[0]
-            pairs.append((_one_score(out, "mse_loss"), float(tgt)))
+            pairs.append((_one_score(out, "mse_loss"), _target(tgt, "mse_loss")))
     return pairs
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from autograd_core import Value
 
+from ._checks import check_int, check_real
 from .data import _check_xy
 from .layers import Layer, as_inputs
 from .losses import binary_cross_entropy_with_logits, cross_entropy
@@ -114,10 +115,8 @@ class Perceptron(_LinearModel):
         else:
             raise ValueError(f"Perceptron.fit: labels must be 0/1 or -1/+1; got "
                              f"{sorted(values)}")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"Perceptron.fit: epochs must be an int >= 1; got {epochs!r}")
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise ValueError(f"Perceptron.fit: lr must be a number > 0; got {lr!r}")
+        check_int(epochs, "epochs", owner="Perceptron.fit")
+        check_real(lr, "lr", low_open=True, owner="Perceptron.fit")
         targets = np.where(labels == self.classes[1], 1.0, -1.0)
         neuron = self.linear.neurons[0]
         weights = np.array([w.data for w in neuron.w])
@@ -207,8 +206,7 @@ class SoftmaxRegression(_LinearModel):
 
     def __init__(self, nin: int, n_classes: int, *, init: str = "zeros",
                  seed: int | None = None, rng: np.random.Generator | None = None) -> None:
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an int >= 2; got {n_classes!r}")
+        check_int(n_classes, "n_classes", minimum=2, owner="SoftmaxRegression")
         super().__init__(nin, n_classes, init, seed, rng)
         self.n_classes = n_classes
 

@@ -24,6 +24,12 @@ STATE_FORMAT_KEY = "__nn_state_format__"
 STATE_FORMAT_VERSION = 1
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -205,6 +211,8 @@ class Module:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
         try:
+            # mkstemp makes the file private (0600); give it the mode a plain open() would.
+            os.chmod(temporary, 0o666 & ~_umask())
             with os.fdopen(handle, "wb") as stream:
                 np.savez(stream, **arrays)
                 stream.flush()

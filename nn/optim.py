@@ -14,25 +14,14 @@ from typing import Any
 
 from autograd_core import Value
 
+from ._checks import check_int, check_real
 from .module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "LinearDecay", "StepDecay"]
 
 
-def _check_number(owner: str, name: str, value: Any, *, low: float = 0.0,
-                  high: float | None = None, low_open: bool = False,
-                  high_open: bool = True) -> float:
-    """Validate a hyper-parameter: a real number in [low, high) (or the stated ends)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be a finite number; got {value!r}")
-    below = value <= low if low_open else value < low
-    above = high is not None and (value >= high if high_open else value > high)
-    if below or above:
-        left = "(" if low_open else "["
-        right = "" if high is None else (f"{high})" if high_open else f"{high}]")
-        span = f"{left}{low}, {right or 'inf)'}"
-        raise ValueError(f"{owner}: {name} must be in {span}; got {value!r}")
-    return float(value)
+def _check_number(owner: str, name: str, value: Any, **interval: Any) -> float:
+    return check_real(value, name, owner=owner, **interval)
 
 
 def _collect(params: Iterable[Value] | Module, owner: str) -> list[Value]:
@@ -218,9 +207,7 @@ class LinearDecay(LRScheduler):
                  total_steps: int) -> None:
         self.start = _check_number("LinearDecay", "start", start)
         self.end = _check_number("LinearDecay", "end", end)
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-            raise ValueError(f"LinearDecay: total_steps must be an int >= 1; got {total_steps!r}")
-        self.total_steps = total_steps
+        self.total_steps = check_int(total_steps, "total_steps", owner="LinearDecay")
         super().__init__(optimizer)
 
     def lr_at(self, k: int) -> float:
@@ -238,9 +225,7 @@ class StepDecay(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, *, step_size: int, gamma: float = 0.1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepDecay: step_size must be an int >= 1; got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = check_int(step_size, "step_size", owner="StepDecay")
         self.gamma = _check_number("StepDecay", "gamma", gamma, low_open=True, high=1.0,
                                    high_open=False)
         self.initial_lr = optimizer.lr if isinstance(optimizer, Optimizer) else 0.0

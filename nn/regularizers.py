@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from autograd_core import Value, apply_op
 
+from ._checks import check_real
 from .layers import Neuron
 from .module import Module
 
@@ -34,9 +35,7 @@ def _values(params: Module | Iterable[Value], name: str) -> list[Value]:
 
 
 def _strength(alpha: float, name: str) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-        raise ValueError(f"{name}: alpha must be a number >= 0; got {alpha!r}")
-    return float(alpha)
+    return check_real(alpha, "alpha", owner=name)
 
 
 def l1(params: Module | Iterable[Value], alpha: float = 1.0) -> Value:
@@ -69,8 +68,7 @@ def elastic_net(params: Module | Iterable[Value], alpha: float = 1.0, beta: floa
         >>> round(elastic_net([Value(-2.0), Value(0.5)], alpha=0.1, beta=0.5).data, 6)
         0.3375
     """
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta <= 1:
-        raise ValueError(f"elastic_net: beta must be in [0, 1]; got {beta!r}")
+    check_real(beta, "beta", high=1.0, high_open=False, owner="elastic_net")
     strength = _strength(alpha, "elastic_net")
     values = _values(params, "elastic_net")
     return l1(values, strength * beta) + l2(values, strength * (1.0 - beta))
@@ -88,8 +86,7 @@ def max_norm_(module: Module, max_norm: float) -> int:
         >>> max_norm_(n, 1.0), [round(w.data, 6) for w in n.w]
         (1, [0.6, 0.8])
     """
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0:
-        raise ValueError(f"max_norm_: max_norm must be a number > 0; got {max_norm!r}")
+    check_real(max_norm, "max_norm", low_open=True, owner="max_norm_")
     if not isinstance(module, Module):
         raise TypeError(f"max_norm_ takes a Module; got {module!r}")
     rescaled = 0

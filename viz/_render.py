@@ -35,6 +35,11 @@ def run_graphviz(
     if fmt not in ("svg", "png", "json", "dot", "xdot", "plain"):
         raise ValueError(f"unknown format: {fmt!r} (must be one of {list(FORMATS)})")
     binary = shutil.which(engine)
+    command = [binary, f"-T{fmt}", *extra_args]
+    if binary is None and shutil.which("dot") is not None:
+        # Some Graphviz builds ship only `dot`; it runs the other layouts with -K.
+        binary = shutil.which("dot")
+        command = [binary, f"-K{engine}", f"-T{fmt}", *extra_args]
     if binary is None:
         raise RuntimeError(
             f"Graphviz's {engine!r} program was not found on PATH; install Graphviz "
@@ -42,7 +47,7 @@ def run_graphviz(
         )
     try:
         done = subprocess.run(
-            [binary, f"-T{fmt}", *extra_args],
+            command,
             input=source.encode("utf-8"),
             capture_output=True,
             timeout=timeout,

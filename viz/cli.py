@@ -80,7 +80,7 @@ def _build_parser() -> _Parser:
     graph.add_argument("--direction", choices=DIRECTIONS, default="LR", help="layout direction")
     demo = commands.add_parser("demo", help="train the moons MLP and write pictures to a folder")
     demo.add_argument("--out", default="out", metavar="DIR", help="output folder (default: out)")
-    demo.add_argument("--steps", type=int, default=60, help="training steps (default: 60)")
+    demo.add_argument("--steps", type=int, default=100, help="training steps (default: 100)")
     return parser
 
 

@@ -273,14 +273,30 @@ def _collapsed_view(
                 continue
             if parent.op in _LINEAR_OPS or (not parent.parents and node.op in _LINEAR_OPS):
                 group[parent] = head
+    # Unnamed leaves that only ever feed weighted sums are parameters shared between
+    # samples (a batch loss uses each weight once per sample): hide them too, so a
+    # batch of MLP evaluations stays one node per neuron and sample.
+    consumers: dict[Value, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            consumers.setdefault(parent, []).append(node)
+    hidden = {
+        node: None
+        for node in order
+        if not node.parents and not node.label and group[node] is node and node in consumers
+        and all(c.op in _LINEAR_OPS and group[c] is not c for c in consumers[node])
+    }
     members: dict[Value, list[Value]] = {}
     for node in order:
-        members.setdefault(group[node], []).append(node)
+        if node not in hidden:
+            members.setdefault(group[node], []).append(node)
     nodes: list[ViewNode] = []
     edges: list[ViewEdge] = []
     seen_edges: dict[tuple[str, str], None] = {}
     for head, inside in members.items():
-        hidden_leaves = sum(1 for n in inside if not n.parents and n is not head)
+        hidden_leaves = sum(1 for n in inside if not n.parents and n is not head) + sum(
+            1 for n in inside for p in n.parents if p in hidden
+        )
         terms = sum(1 for n in inside if n.op == "mul")
         if len(inside) == 1:
             symbol, tooltip = _symbol(head), _rule_text(head)
@@ -306,7 +322,7 @@ def _collapsed_view(
         )
         for node in inside:
             for parent in node.parents:
-                if group[parent] is head:
+                if group[parent] is head or parent in hidden:
                     continue
                 pair = (key_of[group[parent]], key_of[head])
                 if pair in seen_edges:

@@ -149,17 +149,28 @@ class StepThrough:
         first = layout_digraph(
             self.view, mode="backward", options=options, sizes=sizes, frame=self._states[0]
         )
-        pinned = compute_layout(first)
-        sources = [
-            layout_digraph(
-                self.view, mode="backward", options=options, sizes=sizes, frame=state,
-                pinned=pinned,
-            ).source
-            for state in self._states
-        ]
-        output = run_graphviz(
-            "\n".join(sources), "svg", engine="neato", extra_args=("-n2",)
-        ).decode("utf-8")
+        try:
+            pinned = compute_layout(first)
+            sources = [
+                layout_digraph(
+                    self.view, mode="backward", options=options, sizes=sizes, frame=state,
+                    pinned=pinned,
+                ).source
+                for state in self._states
+            ]
+            output = run_graphviz(
+                "\n".join(sources), "svg", engine="neato", extra_args=("-n2",)
+            ).decode("utf-8")
+        except RuntimeError:
+            # A Graphviz without JSON output or neato: lay every frame out with dot.
+            # The fixed-size labels still give every frame the same layout.
+            sources = [
+                layout_digraph(
+                    self.view, mode="backward", options=options, sizes=sizes, frame=state
+                ).source
+                for state in self._states
+            ]
+            output = run_graphviz("\n".join(sources), "svg").decode("utf-8")
         frames = ["<?xml" + part for part in output.split("<?xml")[1:]]
         if len(frames) != len(sources):
             raise RuntimeError(

@@ -126,3 +126,21 @@ def test_bad_labels_and_shapes_are_named():
         nn.mse_loss(1.0, 1.0, reduction="avg")
     with pytest.raises(ValueError, match="not a probability"):
         nn.binary_cross_entropy(Value(1.5), 1)
+
+
+@pytest.mark.parametrize(
+    "loss, score, label",
+    [
+        (nn.hinge_loss, 0.3, -1.0),
+        (nn.perceptron_loss, 0.3, -1.0),
+        (nn.binary_cross_entropy_with_logits, 0.3, 1.0),
+        (nn.mse_loss, 0.3, 2.0),
+    ],
+)
+def test_value_targets_stay_in_the_graph(loss, score, label):
+    target = Value(label)
+    as_value = loss(Value(score), target)
+    as_number = loss(Value(score), label)
+    assert as_value.data == pytest.approx(as_number.data)
+    as_value.backward()
+    assert target.grad != 0.0  # the target is an input of the graph, not a constant

@@ -156,3 +156,11 @@ def test_models_save_and_load(tmp_path):
                                            "linear.weight"]
     copy = nn.SoftmaxRegression(4, 3).load(path)
     assert _snapshot(copy) == _snapshot(model)
+
+
+def test_saved_file_gets_the_usual_permissions(tmp_path):
+    path = tmp_path / "model.npz"
+    nn.Layer(2, 1, seed=0).save(path)
+    reference = tmp_path / "plain.bin"
+    reference.write_bytes(b"")
+    assert (path.stat().st_mode & 0o777) == (reference.stat().st_mode & 0o777)

@@ -156,3 +156,60 @@ def test_progress_bar_shows_the_running_loss_on_a_terminal(monkeypatch):
     history = nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=nn.SGD(model, lr=0.1),
                      epochs=2)
     assert f"loss={history.loss[-1]:.4g}" in screen.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make_model, loss, labels",
+    [
+        (lambda: nn.MLP(2, [5, 1], seed=0), nn.hinge_loss, lambda y: 2 * (y % 2) - 1),
+        (lambda: nn.MLP(2, [5, 3], activation="tanh", seed=0), nn.cross_entropy,
+         lambda y: y),
+        (lambda: nn.MLP(2, [4, 2], seed=0), nn.multiclass_hinge_loss, lambda y: y % 2),
+        (lambda: nn.LogisticRegression(2, init="uniform", seed=0),
+         nn.binary_cross_entropy_with_logits, lambda y: y % 2),
+        (lambda: nn.Sequential(nn.PositionalEncoding(2), nn.MLP(10, [4, 1], seed=0)),
+         nn.mse_loss, lambda y: y * 0.5),
+        (lambda: nn.Sequential(nn.Residual(nn.Layer(2, 2, "tanh", seed=0)),
+                               nn.Layer(2, 1, "linear", seed=1)),
+         nn.perceptron_loss, lambda y: np.where(y == 0, -1, 1)),
+    ],
+)
+def test_trace_engine_matches_eager_engine(make_model, loss, labels):
+    X, y = nn.make_blobs(30, centers=3, seed=2)
+    X = X / 10
+    target = labels(y)
+    histories, states = [], []
+    for engine in ("eager", "trace"):
+        model = make_model()
+        optimizer = nn.SGD(model, lr=0.1, momentum=0.5)
+        histories.append(nn.fit(model, X, target, loss=loss, optimizer=optimizer, epochs=3,
+                                batch_size=8, regularizer=lambda m: nn.l2(m, 1e-3),
+                                seed=0, engine=engine, progress=False))
+        states.append(model.state_dict())
+    eager, traced = histories
+    np.testing.assert_allclose(traced.loss, eager.loss, rtol=1e-9)
+    np.testing.assert_array_equal(traced.accuracy, eager.accuracy)
+    for key in states[0]:
+        np.testing.assert_allclose(states[1][key], states[0][key], rtol=1e-9, atol=1e-12)
+
+
+def test_trace_engine_refuses_a_loss_it_cannot_encode():
+    def custom(outputs, targets):
+        return nn.mse_loss(outputs, targets)
+
+    model = nn.MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="engine 'trace' needs one of nn's losses"):
+        nn.fit(model, np.zeros((2, 2)), np.zeros(2), loss=custom,
+               optimizer=nn.SGD(model, lr=0.1), epochs=1, engine="trace", progress=False)
+
+
+def test_trace_engine_retraces_when_the_loss_changes_and_keeps_state_clean():
+    X, y = _blobs()
+    model = nn.MLP(2, [3, 2], seed=0)
+    for loss in (nn.cross_entropy, nn.multiclass_hinge_loss):
+        nn.fit(model, X, y, loss=loss, optimizer=nn.SGD(model, lr=0.1), epochs=1,
+               engine="trace", progress=False)
+    assert len(model._fit_traces) == 2
+    assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias",
+                                        "layers.1.weight", "layers.1.bias"]
+    assert "_fit_traces" not in repr(model)

@@ -192,3 +192,20 @@ def test_page_steps_forward_and_back_in_chromium(browser, tmp_path):
     assert page.inner_text(".bpl-counter") == f"{last} / {last}"
     assert requests == [path.as_uri()]
     page.close()
+
+
+def test_frames_fall_back_to_dot_with_the_same_layout(monkeypatch):
+    import viz.steps
+
+    root = _fan_out_graph()
+    pinned = StepThrough(root).frames
+
+    def no_json(*args, **kwargs):
+        raise RuntimeError("this Graphviz cannot write json")
+
+    monkeypatch.setattr(viz.steps, "compute_layout", no_json)
+    fallback = StepThrough(root).frames
+    assert len(fallback) == len(pinned)
+    boxes = [node_boxes(frame) for frame in fallback]
+    assert all(b == boxes[0] for b in boxes)
+    assert [node_texts(f) for f in fallback] == [node_texts(f) for f in pinned]

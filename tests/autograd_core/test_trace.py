@@ -1,0 +1,241 @@
+"""Trace and replay: the batched numpy replay equals the eager engine, sample by sample."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autograd_core import Value
+from autograd_core import trace as trace_module
+from autograd_core.functional import log_softmax, vsum
+from autograd_core.strategies import expressions
+from autograd_core.trace import Trace, TraceError, TraceWarning, trace
+
+
+def close(replayed, eager, *, rel=1e-12, scale=1.0):
+    """Equal to 1e-12 relative, or to 1e-12 of the problem's scale near zero."""
+    replayed, eager = np.asarray(replayed, float), np.asarray(eager, float)
+    return np.allclose(replayed, eager, rtol=rel, atol=rel * scale)
+
+
+def eager_value_and_grad(fn, rows, params, reduction="mean"):
+    """The reference: one eager graph per sample, gradients summed or averaged."""
+    for p in params:
+        p.grad = 0.0
+    outputs = [fn([Value(float(v)) for v in row]) for row in rows]
+    total = vsum(outputs)
+    loss = total / len(outputs) if reduction == "mean" else total
+    loss.backward()
+    return loss.data, np.array([p.grad for p in params]), [o.data for o in outputs]
+
+
+# ---------------------------------------------------------------------------
+# Random expressions from the shipped strategies
+
+
+@settings(max_examples=60)
+@given(
+    expression=expressions(num_inputs=3, max_depth=4, max_ops=8),
+    seed=st.integers(0, 2**32 - 1),
+    reduction=st.sampled_from(["mean", "sum"]),
+)
+def test_replay_equals_eager_on_random_expressions(expression, seed, reduction):
+    rng = np.random.default_rng(seed)
+    # x0 is a parameter; x1 and x2 are the per-sample inputs.
+    param = Value(float(rng.uniform(-1.5, 1.5)))
+    batch = rng.uniform(-1.5, 1.5, size=(6, 2))
+
+    def fn(x):
+        return expression(param, x[0], x[1])
+
+    try:
+        loss, grads, values = eager_value_and_grad(fn, batch, [param], reduction)
+    except (ValueError, ArithmeticError):
+        assume(False)  # outside an op's domain or overflowing: nothing to compare
+    assume(all(math.isfinite(v) for v in [loss, *grads, *values]))
+    assume(max(abs(v) for v in [*values, *grads]) < 1e8)
+
+    traced = trace(fn, batch[0], params=[param])
+    scale = max(1.0, *map(abs, values))
+    assert close(traced.forward(batch)[:, 0], values, scale=scale)
+    replayed_loss, replayed_grads = traced.value_and_grad(batch, reduction=reduction)
+    assert close(replayed_loss, loss, scale=scale)
+    assert close(replayed_grads, grads, rel=1e-10, scale=max(1.0, *map(abs, grads)))
+
+
+# ---------------------------------------------------------------------------
+# MLP losses (built from primitives, as nn's neurons are: one sum node per neuron)
+
+
+def make_mlp(sizes, rng, activation="relu"):
+    layers = []
+    for nin, nout in zip(sizes[:-1], sizes[1:]):
+        weights = [[Value(rng.uniform(-1, 1)) for _ in range(nin)] for _ in range(nout)]
+        layers.append((weights, [Value(rng.uniform(-0.5, 0.5)) for _ in range(nout)]))
+    params = [p for W, b in layers for row, bias in zip(W, b) for p in (*row, bias)]
+
+    def model(x):
+        for index, (W, b) in enumerate(layers):
+            x = [vsum([w * xi for w, xi in zip(row, x)] + [bias]) for row, bias in zip(W, b)]
+            if index < len(layers) - 1:
+                x = [getattr(v, activation)() for v in x]
+        return x
+
+    return model, params
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_replay_equals_eager_on_max_margin_mlp_loss(activation):
+    rng = np.random.default_rng(3)
+    model, params = make_mlp([2, 8, 8, 1], rng, activation)
+    batch = np.c_[rng.normal(size=(40, 2)), rng.choice([-1.0, 1.0], size=40)]
+
+    def loss(v):
+        return (1 + -v[2] * model(v[:2])[0]).relu()
+
+    eager_loss, eager_grads, eager_values = eager_value_and_grad(loss, batch, params)
+    traced = trace(loss, batch[0], params=params)
+    assert close(traced.forward(batch)[:, 0], eager_values)
+    replayed_loss, replayed_grads = traced.value_and_grad(batch)
+    assert close(replayed_loss, eager_loss)
+    assert close(replayed_grads, eager_grads, scale=np.abs(eager_grads).max())
+    assert np.abs(eager_grads).max() > 0.01  # the comparison is not of zeros
+
+
+def test_replay_equals_eager_on_cross_entropy_mlp():
+    rng = np.random.default_rng(5)
+    model, params = make_mlp([5, 6, 4], rng)
+    X = rng.normal(size=(12, 5))
+    labels = rng.integers(0, 4, size=12)
+    batch = np.c_[X, np.eye(4)[labels]]  # one-hot targets as inputs
+
+    def loss(v):
+        log_probs = log_softmax(model(v[:5]))
+        return -vsum([t * lp for t, lp in zip(v[5:], log_probs)])
+
+    eager_loss, eager_grads, _ = eager_value_and_grad(loss, batch, params, "sum")
+    traced = trace(loss, batch[0], params=params)
+    replayed_loss, replayed_grads = traced.value_and_grad(batch, reduction="sum")
+    assert close(replayed_loss, eager_loss)
+    assert close(replayed_grads, eager_grads, scale=np.abs(eager_grads).max())
+
+
+def test_backward_adds_into_grad_like_eager_backward():
+    rng = np.random.default_rng(7)
+    model, params = make_mlp([3, 4, 1], rng)
+    batch = rng.normal(size=(10, 3))
+    _, eager_grads, _ = eager_value_and_grad(lambda v: model(v)[0], batch, params)
+    traced = trace(lambda v: model(v)[0], batch[0], params=params)
+    for p in params:
+        p.grad = 0.5
+    traced.backward(batch)
+    assert close([p.grad for p in params], eager_grads + 0.5)
+
+
+def test_without_fusion_the_rules_give_the_same_results(monkeypatch):
+    rng = np.random.default_rng(11)
+    model, params = make_mlp([2, 5, 1], rng, "tanh")
+    batch = rng.normal(size=(9, 2))
+    fused = trace(lambda v: model(v)[0], batch[0], params=params)
+    monkeypatch.setattr(trace_module, "_FUSE_DOT_PRODUCTS", False)
+    plain = trace(lambda v: model(v)[0], batch[0], params=params)
+    assert len(plain._groups) > len(fused._groups)  # products replayed as mul groups
+    assert close(plain.forward(batch), fused.forward(batch))
+    assert close(plain.value_and_grad(batch)[1], fused.value_and_grad(batch)[1])
+
+
+def test_shared_inputs_and_repeated_parents_add_up():
+    a = Value(1.5)
+    # x0 feeds many nodes of one group; a * a and x0 * x0 repeat a parent in one node.
+    traced = trace(lambda x: vsum([a * x[0], x[0] * x[0], a * a, x[0].tanh()]), [0.0], [a])
+    xs = np.array([[-1.0], [0.5], [2.0]])
+    loss, (grad,) = traced.value_and_grad(xs, reduction="sum")
+    assert math.isclose(loss, sum(1.5 * x + x * x + 2.25 + math.tanh(x) for x in (-1, 0.5, 2)))
+    assert math.isclose(grad, (-1.0 + 0.5 + 2.0) + 3 * 2 * 1.5)
+
+
+def test_parameters_are_read_at_each_call_or_given_as_an_array():
+    w = Value(2.0)
+    traced = trace(lambda x: w * x[0], [1.0], params=[w])
+    assert traced.forward([[3.0]])[0, 0] == 6.0
+    w.data = -1.0
+    assert traced.forward([[3.0]])[0, 0] == -3.0
+    assert traced.forward([[3.0]], param_values=[10.0])[0, 0] == 30.0
+
+
+def test_kinked_ops_choose_their_branch_per_sample():
+    traced = trace(lambda x: x[0].relu() + abs(x[1]), [1.0, 1.0])
+    out = traced.forward([[1.0, -2.0], [-1.0, 3.0]])[:, 0]
+    assert out.tolist() == [3.0, 3.0]
+
+
+# ---------------------------------------------------------------------------
+# What is frozen at trace time, and errors
+
+
+def branching(x):
+    return x[0] * 2 if x[0] > 0 else x[0] * 3
+
+
+def test_branching_on_a_traced_value_warns():
+    with pytest.warns(TraceWarning, match="frozen"):
+        traced = trace(branching, [1.0])
+    # The branch of the example (x > 0) is what every sample replays.
+    assert traced.forward([[-1.0]])[0, 0] == -2.0
+
+
+def test_branching_on_a_traced_value_raises_when_strict():
+    with pytest.raises(TraceError, match="__gt__"):
+        trace(branching, [1.0], strict=True)
+    assert Value.__gt__.__name__ == "__gt__"  # the operators are restored afterwards
+    assert (Value(2.0) > 1.0) is True
+
+
+def test_comparing_constants_while_tracing_is_fine():
+    w = Value(3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        traced = trace(lambda x: x[0] * (w if w > 1 else 1.0), [1.0], params=[w], strict=True)
+    assert traced.forward([[2.0]])[0, 0] == 6.0
+
+
+@pytest.mark.parametrize(
+    "batch, message",
+    [([[1.0, 2.0, 3.0]], r"shape \[batch_size, 2\].*\(1, 3\)"), ([1.0, 2.0], r"\(2,\)")],
+)
+def test_bad_batch_shapes_are_refused(batch, message):
+    traced = trace(lambda x: x[0] * x[1], [1.0, 1.0])
+    with pytest.raises(ValueError, match=message):
+        traced.forward(batch)
+
+
+def test_value_and_grad_needs_one_output_and_a_known_reduction():
+    two = trace(lambda x: [x[0] * 2, x[0] * 3], [1.0])
+    assert two.forward([[1.0]]).tolist() == [[2.0, 3.0]]
+    with pytest.raises(ValueError, match="one output"):
+        two.value_and_grad([[1.0]])
+    one = trace(lambda x: x[0] * 2, [1.0])
+    with pytest.raises(ValueError, match="'median'"):
+        one.value_and_grad([[1.0]], reduction="median")
+
+
+def test_bad_arguments_to_trace():
+    with pytest.raises(TypeError, match="callable"):
+        trace(3, [1.0])
+    with pytest.raises(TypeError, match="params must be Values"):
+        trace(lambda x: x[0], [1.0], params=[1.0])
+    with pytest.raises(TypeError, match="must return Values"):
+        trace(lambda x: [x[0], 2.0], [1.0])
+    w = Value(1.0)
+    with pytest.raises(ValueError, match="twice"):
+        trace(lambda x: x[0] * w, [1.0], params=[w, w])
+
+
+def test_repr_names_the_sizes():
+    w = Value(1.0)
+    traced = trace(lambda x: (x[0] * w).tanh(), [0.5], params=[w])
+    assert isinstance(traced, Trace)
+    assert repr(traced).startswith("Trace(inputs=1, params=1, outputs=1, nodes=4")
