@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 demo: setup
-	$(PY) -m autograd_core
+	$(PY) -m viz demo --out out
 
 test: setup
 	$(PY) -m pytest -q tests notebooks --nbmake

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from .engine import Value, _data, apply_op
+from .engine import Value, _as_float, _data, apply_op
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "wta", "maximum", "dot", "vsum", "mean"]
 
@@ -22,6 +22,9 @@ def _as_list(xs: Any, name: str) -> list:
     items = list(xs)
     if not items:
         raise ValueError(f"{name} needs at least one element; got an empty list")
+    for item in items:
+        if not isinstance(item, Value):
+            _as_float(item, f"{name}: each element")  # raises, naming the bad element
     return items
 
 

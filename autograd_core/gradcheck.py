@@ -189,11 +189,10 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], *, eps: float = 1e-
 
 
 def _close(analytical: float, numerical: float, atol: float, rtol: float) -> bool:
-    if math.isnan(analytical) or math.isnan(numerical):
-        return False
-    if math.isinf(analytical) or math.isinf(numerical):
-        return analytical == numerical
-    return abs(analytical - numerical) <= atol + rtol * abs(numerical)
+    if abs(analytical - numerical) <= atol + rtol * abs(numerical):
+        return True  # the common case; any NaN makes the comparison False
+    # Equal infinities pass (their difference is NaN); NaN never does.
+    return math.isinf(analytical) and analytical == numerical
 
 
 @dataclass

@@ -115,11 +115,10 @@ def _leaky_step(x: Any, slope: float) -> Any:
 
 def _sign(x: Any) -> Any:
     """-1, 0 or 1 (abs's derivative; 0 at the kink)."""
-    if type(x) is float:
-        return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
     if _is_array(x):
         return np.sign(x).astype(float)
-    return _sign(x.data)
+    value = x if type(x) is float else x.data
+    return 1.0 if value > 0.0 else (-1.0 if value < 0.0 else 0.0)
 
 
 def _winner(x: Any, y: Any) -> tuple:
@@ -129,9 +128,10 @@ def _winner(x: Any, y: Any) -> tuple:
     if _is_array(x) or _is_array(y):
         first = np.asarray(x >= y, dtype=float)
         return first, 1.0 - first
-    xd = x.data if hasattr(x, "grad") else x
-    yd = y.data if hasattr(y, "grad") else y
-    return _winner(float(xd), float(yd))
+    # Values (or a Value and a number): the winner's indicator is a constant.
+    xd = float(x.data if hasattr(x, "grad") else x)
+    yd = float(y.data if hasattr(y, "grad") else y)
+    return (1.0, 0.0) if xd >= yd else (0.0, 1.0)
 
 
 def _unary(float_fn: Callable, array_fn: Callable, method: str) -> Callable:

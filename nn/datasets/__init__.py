@@ -1,0 +1,1 @@
+"""The data files shipped with nn (see README.txt for sources and licences)."""

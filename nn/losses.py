@@ -1,0 +1,368 @@
+"""Loss functions over one sample or a batch, built from engine ops.
+
+Conventions (as PyTorch where it has the same loss):
+
+* The **target decides** whether a call is one sample or a batch: a number (or an
+  int class index) is one sample; a sequence or numpy array is a batch.
+* Scores may be Values or numbers; a model's one-element output list (``model(x)``)
+  is accepted wherever one score is expected.
+* Targets of the one-score losses (mse, binary cross-entropy, hinge, perceptron) may
+  also be Values: they then stay in the graph as inputs, so a traced loss can be
+  replayed on other labels.
+* ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (a list of
+  per-sample losses).
+
+Each loss carries a ``target_kind`` attribute that ``fit`` uses to check labels
+before training: "real" (any number), "binary" (0/1), "sign" (-1/+1) or "index"
+(a class index 0..k-1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_core import Value, apply_op
+from autograd_core.functional import logsumexp, vsum
+
+__all__ = [
+    "REDUCTIONS",
+    "mse_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "hinge_loss",
+    "multiclass_hinge_loss",
+    "perceptron_loss",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# log(p) for p below this is clamped (PyTorch clamps log outputs at -100 the same way).
+_LOG_FLOOR = -100.0
+
+
+def _is_batch(target: Any) -> bool:
+    if isinstance(target, np.ndarray):
+        return target.ndim >= 1
+    return isinstance(target, (list, tuple))
+
+
+def _reduce(losses: list[Value], reduction: str, name: str) -> Any:
+    if reduction == "none":
+        return losses
+    total = losses[0] if len(losses) == 1 else apply_op("sum", *losses)
+    return total if reduction == "sum" else total / len(losses)
+
+
+def _check_reduction(reduction: str, name: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: unknown reduction {reduction!r}; allowed: {list(REDUCTIONS)}")
+
+
+def _one_score(output: Any, name: str) -> Any:
+    """A single score from a Value, a number or a one-element list."""
+    if isinstance(output, (list, tuple)):
+        if len(output) != 1:
+            raise ValueError(f"{name}: expected one score per sample; got {len(output)} "
+                             "(use a one-output model or pick the score)")
+        output = output[0]
+    if isinstance(output, Value):
+        return output
+    if isinstance(output, (int, float, np.number)) and not isinstance(output, bool):
+        return float(output)
+    raise TypeError(f"{name}: a score must be a Value or a number; got {output!r}")
+
+
+def _pairs(outputs: Any, target: Any, name: str) -> list[tuple[Any, Any]]:
+    """Pair each sample's output with its target, checking the batch sizes agree."""
+    if not _is_batch(target):
+        return [(outputs, target)]
+    targets = target.tolist() if isinstance(target, np.ndarray) else list(target)
+    if isinstance(outputs, Value) or not hasattr(outputs, "__len__"):
+        raise ValueError(f"{name}: a batch of {len(targets)} targets needs a list of outputs; "
+                         f"got {outputs!r}")
+    if len(outputs) != len(targets):
+        raise ValueError(f"{name}: {len(outputs)} outputs but {len(targets)} targets")
+    if not targets:
+        raise ValueError(f"{name}: the batch is empty")
+    return list(zip(outputs, targets))
+
+
+def _binary_loss(name: str, target_kind: str,
+                 per_sample: Callable[[Any, float], Value]) -> Callable[..., Any]:
+    """Build a loss of one score per sample from its per-sample formula."""
+    allowed = {"binary": (0.0, 1.0), "sign": (-1.0, 1.0), "real": None}[target_kind]
+
+    def loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
+        _check_reduction(reduction, name)
+        losses = []
+        for output, label in _pairs(outputs, target, name):
+            score = _one_score(output, name)
+            value = _target(label, name)
+            check = value.data if isinstance(value, Value) else value
+            if allowed is not None and check not in allowed:
+                raise ValueError(f"{name}: target {label!r} is not one of {list(allowed)}")
+            losses.append(_as_value(per_sample(score, value)))
+        return _reduce(losses, reduction, name)
+
+    loss.__name__ = loss.__qualname__ = name
+    loss.target_kind = target_kind  # type: ignore[attr-defined]
+    return loss
+
+
+def _target(label: Any, name: str) -> Any:
+    """A target as a float, or kept as a Value (so a traced graph reads it as an input)."""
+    if isinstance(label, Value):
+        return label
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, float, np.number)):
+        raise TypeError(f"{name}: a target must be a number; got {label!r}")
+    return float(label)
+
+
+def _as_value(x: Any) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def _scores(output: Any, name: str) -> list:
+    if isinstance(output, np.ndarray):
+        output = output.tolist()
+    if isinstance(output, Value) or not isinstance(output, (list, tuple)) or not output:
+        raise TypeError(f"{name}: expected a non-empty list of class scores per sample; "
+                        f"got {output!r}")
+    return list(output)
+
+
+def _class_index(label: Any, classes: int, name: str) -> int:
+    if isinstance(label, (bool, np.bool_)) or not float(label).is_integer():
+        raise ValueError(f"{name}: target {label!r} is not a class index")
+    index = int(label)
+    if not 0 <= index < classes:
+        raise ValueError(f"{name}: target {label!r} is outside the classes 0..{classes - 1}")
+    return index
+
+
+def _index_loss(name: str, per_sample: Callable[[list, int], Value]) -> Callable[..., Any]:
+    """Build a loss of k class scores and a class index per sample."""
+
+    def loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
+        _check_reduction(reduction, name)
+        losses = []
+        for output, label in _pairs(outputs, target, name):
+            scores = _scores(output, name)
+            losses.append(_as_value(per_sample(scores, _class_index(label, len(scores), name))))
+        return _reduce(losses, reduction, name)
+
+    loss.__name__ = loss.__qualname__ = name
+    loss.target_kind = "index"  # type: ignore[attr-defined]
+    return loss
+
+
+# ---------------------------------------------------------------------------
+# Per-sample formulas (one line of maths each).
+
+
+def _clamped_log(p: Any) -> Any:
+    """log(p), floored at -100 so p = 0 gives a large finite loss instead of an error."""
+    data = p.data if isinstance(p, Value) else p
+    if data <= math.exp(_LOG_FLOOR):
+        return _LOG_FLOOR
+    return p.log() if isinstance(p, Value) else math.log(p)
+
+
+def _bce(p: Any, t: float) -> Any:
+    """-(t log p + (1 - t) log(1 - p)), with p a probability."""
+    if not 0.0 <= (p.data if isinstance(p, Value) else p) <= 1.0:
+        raise ValueError(f"binary_cross_entropy: input {p!r} is not a probability in [0, 1]; "
+                         "use binary_cross_entropy_with_logits for raw scores")
+    return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log(1.0 - p))
+
+
+def _bce_logits(z: Any, t: float) -> Any:
+    """softplus(z) - t z, which equals the BCE of sigmoid(z) and is stable for any z."""
+    z = _as_value(z)
+    return z.softplus() - t * z
+
+
+def _hinge(s: Any, y: float) -> Any:
+    """max(0, 1 - y s), the max-margin loss of micrograd's demo."""
+    return (1.0 - y * _as_value(s)).relu()
+
+
+def _perceptron(s: Any, y: float) -> Any:
+    """max(0, -y s): zero when classified correctly, no margin."""
+    return (-y * _as_value(s)).relu()
+
+
+def _squared_error(p: Any, t: float) -> Any:
+    return (_as_value(p) - t) ** 2
+
+
+def _cross_entropy(logits: list, k: int) -> Value:
+    """logsumexp(z) - z_k = -log softmax(z)_k, stable for large scores."""
+    return logsumexp(logits) - logits[k]
+
+
+def _nll(log_probs: list, k: int) -> Any:
+    """-log p_k, given log-probabilities (as ``log_softmax`` returns)."""
+    return -_as_value(log_probs[k])
+
+
+def _multiclass_hinge(scores: list, k: int) -> Value:
+    """sum over j != k of max(0, s_j - s_k + 1) (the multiclass SVM of Weston & Watkins)."""
+    correct = _as_value(scores[k])
+    margins = [(_as_value(s) - correct + 1.0).relu() for j, s in enumerate(scores) if j != k]
+    return vsum(margins) if margins else Value(0.0)
+
+
+# ---------------------------------------------------------------------------
+# Public losses
+
+
+def mse_loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
+    """Squared error ``(y - t)^2``, averaged (or summed) over every element.
+
+    ``outputs`` and ``target`` may be one number, a list (one sample's outputs or a
+    batch of single outputs) or a list of lists (a batch of vectors).
+
+    Example:
+        >>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data
+        2.5
+    """
+    _check_reduction(reduction, "mse_loss")
+    pairs = _flatten_pairs(outputs, target)
+    return _reduce([_as_value(_squared_error(p, t)) for p, t in pairs], reduction, "mse_loss")
+
+
+mse_loss.target_kind = "real"  # type: ignore[attr-defined]
+
+
+def _flatten_pairs(outputs: Any, target: Any) -> list[tuple[Any, Any]]:
+    """Element pairs of two equally nested structures (number, list, list of lists)."""
+    pairs: list[tuple[Any, Any]] = []
+    stack: list[tuple[Any, Any]] = [(outputs, target)]
+    while stack:
+        out, tgt = stack.pop()
+        if isinstance(tgt, np.ndarray):
+            tgt = tgt.tolist()
+        if isinstance(tgt, (list, tuple)):
+            if isinstance(out, np.ndarray):
+                out = out.tolist()
+            if not isinstance(out, (list, tuple)) or len(out) != len(tgt):
+                size = len(out) if isinstance(out, (list, tuple)) else "a scalar"
+                raise ValueError(f"mse_loss: outputs ({size}) and targets ({len(tgt)}) "
+                                 "have different shapes")
+            if not tgt:
+                raise ValueError("mse_loss: empty targets")
+            stack.extend(reversed(list(zip(out, tgt))))
+        else:
+            if isinstance(out, (list, tuple)) and len(out) == 1:
+                out = out[0]
+            pairs.append((_one_score(out, "mse_loss"), _target(tgt, "mse_loss")))
+    return pairs
+
+
+binary_cross_entropy = _binary_loss("binary_cross_entropy", "binary", _bce)
+binary_cross_entropy.__doc__ = """Binary cross-entropy of a probability p and a 0/1 target.
+
+``-(t log p + (1 - t) log(1 - p))``; log is floored at -100 (so p = 0 or 1 gives a
+finite loss). For raw scores use ``binary_cross_entropy_with_logits``.
+
+Example:
+    >>> round(binary_cross_entropy(Value(0.8), 1).data, 4)
+    0.2231
+"""
+
+binary_cross_entropy_with_logits = _binary_loss(
+    "binary_cross_entropy_with_logits", "binary", _bce_logits)
+binary_cross_entropy_with_logits.__doc__ = """BCE of sigmoid(z) and a 0/1 target, from the logit z.
+
+Computed as ``softplus(z) - t z``, which never overflows; its gradient is
+``sigmoid(z) - t``. This is the negative log-likelihood of logistic regression.
+
+Example:
+    >>> round(binary_cross_entropy_with_logits(Value(0.0), 1).data, 4)
+    0.6931
+"""
+
+hinge_loss = _binary_loss("hinge_loss", "sign", _hinge)
+hinge_loss.__doc__ = """Max-margin (hinge) loss ``max(0, 1 - y s)`` for labels y in {-1, +1}.
+
+Example:
+    >>> hinge_loss([Value(2.0), Value(0.5)], [1, -1], reduction="sum").data
+    1.5
+"""
+
+perceptron_loss = _binary_loss("perceptron_loss", "sign", _perceptron)
+perceptron_loss.__doc__ = """Perceptron criterion ``max(0, -y s)`` for labels y in {-1, +1}.
+
+Zero for a correctly classified sample (no margin); its gradient step on a mistake
+is the perceptron learning rule.
+
+Example:
+    >>> perceptron_loss(Value(-0.5), 1).data
+    0.5
+"""
+
+cross_entropy = _index_loss("cross_entropy", _cross_entropy)
+cross_entropy.__doc__ = """Cross-entropy of class scores (logits) and a class index.
+
+``-log softmax(z)_k = logsumexp(z) - z_k``, stable for large scores (no softmax is
+formed). Pass one sample's logits and an int, or a batch (list of logit lists) and a
+sequence of ints.
+
+Example:
+    >>> round(cross_entropy([3.2, 5.1, -1.7], 1).data, 4)
+    0.1404
+"""
+
+nll_loss = _index_loss("nll_loss", _nll)
+nll_loss.__doc__ = """Negative log-likelihood ``-log p_k`` from log-probabilities (as PyTorch).
+
+Feed it ``functional.log_softmax(logits)``; ``cross_entropy`` does both at once.
+
+Example:
+    >>> import math
+    >>> round(nll_loss([math.log(0.25), math.log(0.75)], 1).data, 4)
+    0.2877
+"""
+
+multiclass_hinge_loss = _index_loss("multiclass_hinge_loss", _multiclass_hinge)
+multiclass_hinge_loss.__doc__ = """Multiclass SVM loss ``sum_{j != k} max(0, s_j - s_k + 1)``.
+
+Example:
+    >>> round(multiclass_hinge_loss([3.2, 5.1, -1.7], 0).data, 6)
+    2.9
+"""
+
+
+def check_targets(loss: Callable[..., Any], y: Sequence[Any], num_outputs: int | None) -> None:
+    """Raise ValueError if labels ``y`` do not suit ``loss`` (used by ``fit``)."""
+    kind = getattr(loss, "target_kind", None)
+    values = np.asarray(y)
+    if kind is None or values.size == 0:
+        return
+    name = getattr(loss, "__name__", repr(loss))
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: labels must be numbers; got dtype {values.dtype}")
+    if kind == "real":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{name}: targets hold NaN or infinite values")
+        return
+    allowed = {"binary": (0, 1), "sign": (-1, 1)}.get(kind)
+    if allowed is not None:
+        bad = values[~np.isin(values, allowed)]
+        if bad.size:
+            raise ValueError(f"{name}: label {bad.ravel()[0].item()!r} is outside the allowed "
+                             f"labels {list(allowed)}")
+        return
+    bad = values[(values != np.round(values)) | (values < 0)]
+    if num_outputs is not None:
+        bad = np.concatenate([bad, values[values >= num_outputs]])
+    if bad.size:
+        limit = f"0..{num_outputs - 1}" if num_outputs is not None else "0, 1, 2, ..."
+        raise ValueError(f"{name}: label {bad.ravel()[0].item()!r} is outside the classes {limit}")

@@ -1,0 +1,282 @@
+"""``Module``: the base of every layer and model (parameters, state, save and load).
+
+A module holds its parameters (``Value`` leaves) and its sub-modules as ordinary
+attributes; the tree is walked iteratively in attribute order, so names and orders
+are stable from run to run. State is exported PyTorch-style: a layer's weights as one
+``[out, in]`` array named ``...weight`` and its biases as ``[out]`` named ``...bias``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from autograd_core import Value
+
+__all__ = ["Module"]
+
+# Stored in every file that Module.save writes, so a stray .npz is recognised as foreign.
+STATE_FORMAT_KEY = "__nn_state_format__"
+STATE_FORMAT_VERSION = 1
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Module:
+    """Base class: a callable with parameters and sub-modules.
+
+    Subclasses implement ``forward`` and keep parameters (``Value``) and sub-modules
+    (``Module`` or lists of them) as attributes. Override ``_own_parameters`` to
+    expose parameters held directly and ``_state_layout`` to export them as arrays.
+
+    Example:
+        >>> from nn import MLP
+        >>> model = MLP(2, [3, 1], seed=0)
+        >>> [name for name, _ in model.named_parameters()][:3]
+        ['layers.0.neurons.0.w.0', 'layers.0.neurons.0.w.1', 'layers.0.neurons.0.b']
+        >>> sorted(model.state_dict())
+        ['layers.0.bias', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']
+    """
+
+    # Whether repr lists the sub-modules (a Layer shows one line, not a line per neuron).
+    _repr_children = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the module's output; every subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    # -- the tree ---------------------------------------------------------------
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        """Direct sub-modules, in attribute order; a list attribute gives ``name.i``."""
+        children: list[tuple[str, Module]] = []
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, Module):
+                children.append((name, value))
+            elif isinstance(value, (list, tuple)):
+                children.extend(
+                    (f"{name}.{i}", item) for i, item in enumerate(value)
+                    if isinstance(item, Module)
+                )
+        return children
+
+    def named_modules(self) -> list[tuple[str, Module]]:
+        """This module (named ``""``) and every descendant, depth first, in order."""
+        return [(name, module) for name, module, _ in self._walk(claim_state=False)]
+
+    def _walk(self, *, claim_state: bool) -> Iterator[tuple[str, Module, int]]:
+        """Pre-order walk; with ``claim_state`` a module with a layout hides its subtree."""
+        stack: list[tuple[str, Module, int]] = [("", self, 0)]
+        while stack:
+            prefix, module, depth = stack.pop()
+            yield prefix, module, depth
+            if claim_state and module._state_layout() is not None:
+                continue
+            for name, child in reversed(module.named_children()):
+                stack.append((_join(prefix, name), child, depth + 1))
+
+    def _own_parameters(self) -> list[tuple[str, Value]]:
+        """Parameters held directly by this module (not by sub-modules)."""
+        return []
+
+    def _state_layout(self) -> dict[str, tuple[tuple[int, ...], list[Value]]] | None:
+        """Arrays this module exports: name -> (shape, parameters in C order), or None.
+
+        A module that returns a layout speaks for its whole subtree in ``state_dict``.
+        """
+        return None
+
+    # -- parameters -------------------------------------------------------------
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """Every parameter with a stable dotted name, each once, in definition order."""
+        seen: dict[Value, None] = {}
+        named: list[tuple[str, Value]] = []
+        for prefix, module, _ in self._walk(claim_state=False):
+            for name, param in module._own_parameters():
+                if param not in seen:
+                    seen[param] = None
+                    named.append((_join(prefix, name), param))
+        return named
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, each once, in the order of ``named_parameters``."""
+        return [param for _, param in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """How many scalar parameters the module has."""
+        return len(self.parameters())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0 (leaves accumulate across ``backward``)."""
+        for param in self.parameters():
+            param.grad = 0.0
+
+    # -- state --------------------------------------------------------------------
+
+    def _state_entries(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
+        entries: dict[str, tuple[tuple[int, ...], list[Value]]] = {}
+        for prefix, module, _ in self._walk(claim_state=True):
+            layout = module._state_layout()
+            if layout is None:
+                # Parameters outside any layout are exported one scalar each.
+                layout = {name: ((), [param]) for name, param in module._own_parameters()}
+            for name, entry in layout.items():
+                entries[_join(prefix, name)] = entry
+        return entries
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The parameters as float64 numpy arrays (copies), keyed by dotted names.
+
+        A ``Layer`` gives ``"<name>.weight"`` of shape ``[out, in]`` and
+        ``"<name>.bias"`` of shape ``[out]``, the layout of ``torch.nn.Linear``.
+        """
+        return {
+            key: np.array([p.data for p in params], dtype=np.float64).reshape(shape)
+            for key, (shape, params) in self._state_entries().items()
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], *, strict: bool = True) -> None:
+        """Copy arrays from ``state`` into the parameters.
+
+        Everything is checked before anything is written, so on any error the model
+        is unchanged.
+
+        Args:
+            state: a mapping such as ``state_dict()`` returns.
+            strict: refuse missing and unexpected keys (otherwise they are skipped).
+
+        Raises:
+            TypeError: ``state`` is not a mapping.
+            ValueError: a key is missing or unexpected, or an array has the wrong shape,
+                is not real-valued or holds NaN/inf; the message names the key.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict takes a mapping of arrays; got {state!r}")
+        entries = self._state_entries()
+        if strict:
+            for key in entries:
+                if key not in state:
+                    raise ValueError(
+                        f"missing key {key!r} in state (expected keys: {list(entries)})")
+            for key in state:
+                if key not in entries:
+                    raise ValueError(
+                        f"unexpected key {key!r} in state (expected keys: {list(entries)})")
+        checked: list[tuple[list[Value], np.ndarray]] = []
+        for key, (shape, params) in entries.items():
+            if key not in state:
+                continue
+            array = np.asarray(state[key])
+            if array.dtype.kind not in "fiu":
+                raise ValueError(
+                    f"key {key!r}: expected real numbers, got an array of dtype {array.dtype}")
+            if array.shape != shape:
+                raise ValueError(
+                    f"key {key!r}: expected shape {shape}, got {array.shape}")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"key {key!r}: holds NaN or infinite values")
+            checked.append((params, array.astype(np.float64).ravel()))
+        for params, flat in checked:
+            for param, number in zip(params, flat.tolist()):
+                param.data = number
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``state_dict()`` to ``path`` as ``.npz``, atomically.
+
+        The file is written beside ``path`` under a temporary name and then moved over
+        it with ``os.replace``, so a failed save leaves any old file intact.
+        """
+        target = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(target))
+        arrays = {STATE_FORMAT_KEY: np.array(STATE_FORMAT_VERSION)}
+        arrays.update(self.state_dict())
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+        try:
+            # mkstemp makes the file private (0600); give it the mode a plain open() would.
+            os.chmod(temporary, 0o666 & ~_umask())
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, **arrays)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+
+    def load(self, path: str | os.PathLike) -> Module:
+        """Read a file written by ``save`` into this module and return the module.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: the file is not a state file, a key cannot be read (a
+                corrupted file), or the state does not fit this module (see
+                ``load_state_dict``). The model is unchanged in every case.
+        """
+        target = os.fspath(path)
+        try:
+            archive = np.load(target, allow_pickle=False)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except Exception as error:
+            raise ValueError(f"{target!r} is not a state file written by Module.save: {error}"
+                             ) from error
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{target!r} is not a state file written by Module.save "
+                             "(it holds a single array, not an .npz archive)")
+        state: dict[str, np.ndarray] = {}
+        with archive:
+            if STATE_FORMAT_KEY not in archive.files:
+                raise ValueError(f"{target!r} is not a state file written by Module.save "
+                                 f"(no {STATE_FORMAT_KEY!r} entry; keys: {archive.files})")
+            for key in archive.files:
+                try:
+                    state[key] = archive[key]
+                except Exception as error:
+                    # A damaged member raises whatever its decoder does (zipfile, zlib,
+                    # numpy's header parser); all of them mean the same thing here.
+                    raise ValueError(f"{target!r}: cannot read key {key!r}, the file is "
+                                     f"corrupted: {error}") from error
+        version = state.pop(STATE_FORMAT_KEY)
+        if version.shape != () or int(version) != STATE_FORMAT_VERSION:
+            raise ValueError(f"{target!r}: unsupported state format {version!r} "
+                             f"(this version reads {STATE_FORMAT_VERSION})")
+        self.load_state_dict(state)
+        return self
+
+    # -- display --------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The arguments shown in ``repr``; subclasses describe their settings."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines: list[str] = []
+        stack: list[tuple[str, Module, int]] = [("", self, 0)]
+        while stack:
+            name, module, depth = stack.pop()
+            head = f"{type(module).__name__}({module.extra_repr()})"
+            lines.append(f"{'  ' * depth}{name + ': ' if name else ''}{head}")
+            if module._repr_children:
+                for child_name, child in reversed(module.named_children()):
+                    stack.append((child_name, child, depth + 1))
+        return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Numerics at the extremes: values and gradients for |x| up to 1000, against mpmath.
+
+The reference is computed with 50 significant digits and then rounded to a float,
+so "accurate" means: equal to the correctly rounded answer up to a few ulps
+(relative 1e-12), or, where the true value is below the float range, 0.
+"""
+
+import math
+
+import mpmath
+import pytest
+
+from autograd_core import Value, grad
+from autograd_core.functional import log_softmax, logsumexp, softmax
+
+mpmath.mp.dps = 50
+
+POINTS = [-1000.0, -745.5, -100.0, -40.0, -10.0, -1.0, 0.0, 0.5, 10.0, 40.0, 100.0, 1000.0]
+
+
+def close(actual, reference, *, rel=1e-12, abs_=1e-300):
+    expected = float(reference)
+    assert math.isfinite(actual), actual
+    assert math.isclose(actual, expected, rel_tol=rel, abs_tol=abs_), (actual, expected)
+
+
+def mp_sigmoid(x):
+    return 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
+
+
+@pytest.mark.parametrize("x", POINTS)
+def test_sigmoid_value_and_gradient(x):
+    node = Value(x)
+    out = node.sigmoid()
+    out.backward()
+    close(out.data, mp_sigmoid(x))
+    close(node.grad, mp_sigmoid(x) * mp_sigmoid(-x))
+
+
+@pytest.mark.parametrize("x", POINTS)
+def test_softplus_value_and_gradient(x):
+    node = Value(x)
+    out = node.softplus()
+    out.backward()
+    close(out.data, mpmath.log1p(mpmath.exp(mpmath.mpf(x))))
+    close(node.grad, mp_sigmoid(x))
+
+
+def mp_logsumexp(xs):
+    return mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(x)) for x in xs))
+
+
+def mp_softmax(xs):
+    total = mpmath.fsum(mpmath.exp(mpmath.mpf(x)) for x in xs)
+    return [mpmath.exp(mpmath.mpf(x)) / total for x in xs]
+
+
+VECTORS = [
+    [1000.0, 1000.0],
+    [-1000.0, -1000.0],
+    [1000.0, -1000.0],
+    [1000.0, 0.0, -1000.0],
+    [-1000.0, 999.5, 1000.0],
+    [0.5, -0.25, 3.0],
+    [40.0, 0.0],
+    [-700.0, -701.0, -702.5],
+]
+
+
+@pytest.mark.parametrize("xs", VECTORS)
+def test_logsumexp_value_and_gradient(xs):
+    inputs = [Value(x) for x in xs]
+    out = logsumexp(inputs)
+    close(out.data, mp_logsumexp(xs))
+    for derivative, reference in zip(grad(out, inputs), mp_softmax(xs)):
+        close(derivative, reference)
+
+
+@pytest.mark.parametrize("xs", VECTORS)
+def test_log_softmax_values_and_gradients(xs):
+    inputs = [Value(x) for x in xs]
+    outs = log_softmax(inputs)
+    lse = mp_logsumexp(xs)
+    probabilities = mp_softmax(xs)
+    for k, out in enumerate(outs):
+        # Absolute error for the values: x_k - lse cancels, so a relative bound of a
+        # few ulps of |x_k| is the best a float can do.
+        close(out.data, mpmath.mpf(xs[k]) - lse, rel=1e-12, abs_=1e-12)
+        # d log_softmax_k / d x_j = [j == k] - p_j; the difference 1 - p_k is only
+        # absolutely accurate when p_k is close to 1.
+        for j, derivative in enumerate(grad(out, inputs)):
+            reference = (1 if j == k else 0) - probabilities[j]
+            close(derivative, reference, rel=1e-12, abs_=1e-15)
+
+
+@pytest.mark.parametrize("xs", VECTORS)
+def test_softmax_values_are_finite_and_accurate(xs):
+    for out, reference in zip(softmax(xs), mp_softmax(xs)):
+        close(out.data, reference)

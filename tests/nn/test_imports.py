@@ -1,0 +1,33 @@
+"""nn depends on autograd_core (and numpy, tqdm, the standard library) only, never viz."""
+
+import ast
+import pathlib
+import sys
+
+import nn
+
+ALLOWED_THIRD_PARTY = {"numpy", "tqdm", "autograd_core"}
+
+
+def _imported_roots(path: pathlib.Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_nn_imports_only_the_engine_numpy_tqdm_and_the_standard_library():
+    package = pathlib.Path(nn.__file__).parent
+    files = sorted(package.rglob("*.py"))
+    assert len(files) >= 8
+    for path in files:
+        foreign = {
+            root for root in _imported_roots(path)
+            if root not in ALLOWED_THIRD_PARTY and root not in sys.stdlib_module_names
+            and root != "nn"
+        }
+        assert not foreign, f"{path.name} imports {sorted(foreign)}"
+        assert "viz" not in _imported_roots(path)

@@ -1,0 +1,173 @@
+"""Shared helpers for the viz tests: SVG parsing and small graphs built by hand."""
+
+from __future__ import annotations
+
+import math
+import random
+import xml.etree.ElementTree as ET
+
+from autograd_core import Value
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse_svg(svg: str) -> ET.Element:
+    """Parse SVG text (fails the test if it is not XML)."""
+    return ET.fromstring(svg.encode("utf-8"))
+
+
+def svg_groups(svg: str, kind: str) -> dict[str, ET.Element]:
+    """The ``<g class=kind>`` groups (``node`` or ``edge``) of a Graphviz SVG, by id."""
+    root = parse_svg(svg)
+    return {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") == kind}
+
+
+def node_texts(svg: str) -> dict[str, str]:
+    """All text of each node group, joined by newlines, by node id."""
+    return {
+        key: "\n".join("".join(t.itertext()) for t in group.iter(f"{SVG}text")).replace("\xa0", " ")
+        for key, group in svg_groups(svg, "node").items()
+    }
+
+
+def node_boxes(svg: str) -> dict[str, tuple[float, ...]]:
+    """The bounding box (min x, min y, max x, max y) of each node's shapes, by node id."""
+    boxes = {}
+    for key, group in svg_groups(svg, "node").items():
+        xs, ys = [], []
+        for polygon in group.iter(f"{SVG}polygon"):
+            for point in polygon.get("points").split():
+                x, y = point.split(",")
+                xs.append(float(x))
+                ys.append(float(y))
+        boxes[key] = (min(xs), min(ys), max(xs), max(ys))
+    return boxes
+
+
+def neuron_graph() -> tuple[Value, dict[str, Value]]:
+    """o = tanh(w * x + b) at x = 0.5, w = -3, b = 2, with labels."""
+    x, w, b = Value(0.5, "x"), Value(-3.0, "w"), Value(2.0, "b")
+    wx = w * x
+    wx.label = "wx"
+    n = wx + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, {"x": x, "w": w, "b": b, "wx": wx, "n": n, "o": o}
+
+
+def neuron_hand_deltas() -> dict[str, float]:
+    """Deltas of :func:`neuron_graph` derived by hand: do/dn = 1 - tanh(n)^2."""
+    n = -3.0 * 0.5 + 2.0
+    dn = 1.0 - math.tanh(n) ** 2
+    return {"o": 1.0, "n": dn, "b": dn, "wx": dn, "w": dn * 0.5, "x": dn * -3.0}
+
+
+def micrograd_mlp_output(seed: int = 0, inputs=(0.5, -0.2)) -> tuple[Value, list[Value]]:
+    """One output of micrograd's demo MLP(2, [16, 16, 1]) built from Values by hand.
+
+    Micrograd's neuron is ``sum(w_i * x_i, b)`` (a chain of adds) then relu; the last
+    layer is linear. Returns the output and the 337 parameters.
+    """
+    rng = random.Random(seed)
+    sizes = [2, 16, 16, 1]
+    params: list[Value] = []
+    activations: list = [Value(v, f"x{i}") for i, v in enumerate(inputs)]
+    for layer in range(3):
+        outputs = []
+        for _ in range(sizes[layer + 1]):
+            weights = [Value(rng.uniform(-1, 1)) for _ in range(sizes[layer])]
+            bias = Value(0.0)
+            params += [*weights, bias]
+            act = sum((w * a for w, a in zip(weights, activations)), bias)
+            outputs.append(act.relu() if layer < 2 else act)
+        activations = outputs
+    return activations[0], params
+
+
+# -- contract-shaped models (layers[i].neurons[j].w / .b / .activation) -------------
+
+
+class ContractNeuron:
+    """A neuron shaped as the nn contract says: ``.w`` (Values), ``.b``, ``.activation``."""
+
+    def __init__(self, weights, bias, activation):
+        self.w = [Value(float(w)) for w in weights]
+        self.b = Value(float(bias))
+        self.activation = activation
+        self.nin = len(self.w)
+
+    def __call__(self, x):
+        total = sum((w * xi for w, xi in zip(self.w, x)), self.b)
+        return total if self.activation == "linear" else getattr(total, self.activation)()
+
+
+class ContractLayer:
+    def __init__(self, weights, biases, activation):
+        self.neurons = [ContractNeuron(w, b, activation) for w, b in zip(weights, biases)]
+        self.nin, self.nout, self.activation = len(weights[0]), len(weights), activation
+
+    def __call__(self, x):
+        return [neuron(x) for neuron in self.neurons]
+
+
+class ContractMLP:
+    """An MLP with the nn contract's structure, from numpy weight matrices [out, in]."""
+
+    def __init__(self, weights, biases, activations):
+        self.layers = [ContractLayer(w, b, a) for w, b, a in zip(weights, biases, activations)]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def moons(n: int = 100, noise: float = 0.1, seed: int = 0):
+    """Two interleaving half circles (labels 0 and 1), as micrograd's demo uses."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    outer = np.linspace(0, np.pi, half)
+    inner = np.linspace(0, np.pi, n - half)
+    X = np.concatenate([
+        np.stack([np.cos(outer), np.sin(outer)], axis=1),
+        np.stack([1 - np.cos(inner), 1 - np.sin(inner) - 0.5], axis=1),
+    ])
+    X += rng.normal(scale=noise, size=X.shape)
+    y = np.concatenate([np.zeros(half, int), np.ones(n - half, int)])
+    return X, y
+
+
+def trained_moons_mlp(seed: int = 0):
+    """MLP(2, [16, 16, 1]) (relu, linear output) trained on moons with numpy, full batch.
+
+    The weights are then put into a contract-shaped model made of Values; the viz code
+    under test only sees that model.
+    """
+    import numpy as np
+
+    X, y = moons(100, 0.1, seed)
+    t = 2.0 * y - 1.0
+    rng = np.random.default_rng(seed)
+    sizes = [2, 16, 16, 1]
+    W = [rng.normal(scale=np.sqrt(2 / sizes[i]), size=(sizes[i + 1], sizes[i])) for i in range(3)]
+    B = [np.zeros(sizes[i + 1]) for i in range(3)]
+    for _ in range(1500):
+        h1 = np.maximum(X @ W[0].T + B[0], 0)
+        h2 = np.maximum(h1 @ W[1].T + B[1], 0)
+        score = (h2 @ W[2].T + B[2])[:, 0]
+        margin = 1 - t * score
+        d_score = np.where(margin > 0, -t, 0.0)[:, None] / len(X)
+        grads_W, grads_B = [None] * 3, [None] * 3
+        grads_W[2], grads_B[2] = d_score.T @ h2, d_score.sum(0)
+        d_h2 = (d_score @ W[2]) * (h2 > 0)
+        grads_W[1], grads_B[1] = d_h2.T @ h1, d_h2.sum(0)
+        d_h1 = (d_h2 @ W[1]) * (h1 > 0)
+        grads_W[0], grads_B[0] = d_h1.T @ X, d_h1.sum(0)
+        for i in range(3):
+            W[i] -= 0.1 * (grads_W[i] + 1e-4 * W[i])
+            B[i] -= 0.1 * grads_B[i]
+    model = ContractMLP(W, B, ["relu", "relu", "linear"])
+    return model, X, y

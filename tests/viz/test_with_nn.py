@@ -1,0 +1,78 @@
+"""viz on the real nn package: its MLP, linear models and History, and the demo."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+import nn  # noqa: E402
+from autograd_core import Value  # noqa: E402
+from viz import draw_network, model_scores, predict_classes, to_svg  # noqa: E402
+from viz.demo import run_demo  # noqa: E402
+from viz.network import batched_forward  # noqa: E402
+
+from .helpers import node_texts, parse_svg, svg_groups  # noqa: E402
+
+
+def test_nn_mlp_graph_collapses_to_one_node_per_neuron():
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    assert len(model.parameters()) == 337
+    score = model([Value(0.3, "x1"), Value(-0.4, "x2")])[0]
+    svg = to_svg(score, collapse="neurons", mode="backward")
+    assert len(svg_groups(svg, "node")) == 2 + 16 + 16 + 1
+    assert len(svg_groups(svg, "edge")) == 2 * 16 + 16 * 16 + 16
+    assert any(f"data {score.data:.4f}" in t for t in node_texts(svg).values())
+
+
+def test_nn_models_are_evaluated_in_one_batch():
+    X, _ = nn.make_moons(30, noise=0.1, seed=0)
+    model = nn.MLP(2, [8, 1], activation="tanh", seed=3)
+    expected = [model(list(x))[0].data for x in X]
+    np.testing.assert_allclose(model_scores(model, X)[:, 0], expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(batched_forward(model, X)[-1][:, 0], expected, rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_nn_network_diagram_and_linear_model():
+    model = nn.MLP(3, [4, 2], seed=0)
+    svg = to_svg(draw_network(model))
+    parse_svg(svg)
+    assert len(svg_groups(svg, "edge")) == 3 * 4 + 4 * 2
+    X, y = nn.make_blobs(40, centers=[[-2, 0], [2, 0]], cluster_std=0.3, seed=0)
+    logistic = nn.LogisticRegression(2, seed=0)
+    nn.fit(logistic, X, y, loss=nn.binary_cross_entropy_with_logits,
+           optimizer=nn.SGD(logistic, lr=0.5), epochs=20, progress=False)
+    assert np.mean(predict_classes(logistic, X) == y) >= 0.95
+    plane = np.random.default_rng(0).uniform(-3, 3, size=(400, 2))
+    np.testing.assert_array_equal(predict_classes(logistic, plane), logistic.predict(plane))
+
+
+def test_demo_writes_every_picture(tmp_path, capsys):
+    paths = run_demo(tmp_path / "out", steps=2)
+    names = [p.name for p in paths]
+    assert names == [
+        "neuron_forward.svg", "neuron_backward.svg", "neuron_steps.html", "mlp_graph.svg",
+        "network.svg", "decision_boundary.png", "loss.png",
+    ]
+    for path in paths:
+        assert path.stat().st_size > 1000, path
+        if path.suffix == ".svg":
+            parse_svg(path.read_text())
+    out = capsys.readouterr().out
+    assert "337 parameters" in out and str(paths[2]) in out
+
+
+def test_batch_loss_collapses_with_shared_weights_hidden():
+    X, y = nn.make_moons(6, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    loss = nn.hinge_loss([model(list(x))[0] for x in X], list(2 * y - 1)) + nn.l2(model, 1e-4)
+    svg = to_svg(loss, collapse="neurons", mode="backward")
+    texts = node_texts(svg).values()
+    # One node per hidden neuron and sample plus each sample's hinge relu(1 - y s);
+    # the 337 shared weights are not drawn.
+    assert sum("relu(Σ" in t for t in texts) == (32 + 1) * len(X)
+    assert len(svg_groups(svg, "node")) < 34 * len(X) + 10
+    assert sum("leaf" in t for t in texts) <= 1  # the mean's divisor

@@ -1,0 +1,100 @@
+"""Running Graphviz: one place that calls the binaries, with a timeout and clear errors."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["run_graphviz", "format_number", "atomic_write", "FORMATS"]
+
+#: Output formats the command line and :func:`render` accept.
+FORMATS = ("svg", "png", "dot")
+
+#: Seconds a Graphviz run may take before it is stopped (a layout that hangs is a bug).
+DEFAULT_TIMEOUT = 60.0
+
+
+def run_graphviz(
+    source: str,
+    fmt: str = "svg",
+    *,
+    engine: str = "dot",
+    extra_args: tuple[str, ...] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+) -> bytes:
+    """Lay out and render Graphviz ``source`` with the given engine; return the output.
+
+    Raises:
+        ValueError: ``fmt`` is not one Graphviz can write here.
+        RuntimeError: the binary is missing, fails, or takes longer than ``timeout``.
+    """
+    if fmt not in ("svg", "png", "json", "dot", "xdot", "plain"):
+        raise ValueError(f"unknown format: {fmt!r} (must be one of {list(FORMATS)})")
+    binary = shutil.which(engine)
+    command = [binary, f"-T{fmt}", *extra_args]
+    if binary is None and shutil.which("dot") is not None:
+        # Some Graphviz builds ship only `dot`; it runs the other layouts with -K.
+        binary = shutil.which("dot")
+        command = [binary, f"-K{engine}", f"-T{fmt}", *extra_args]
+    if binary is None:
+        raise RuntimeError(
+            f"Graphviz's {engine!r} program was not found on PATH; install Graphviz "
+            "(for example `apt-get install graphviz`) to render pictures"
+        )
+    try:
+        done = subprocess.run(
+            command,
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"Graphviz {engine} took longer than {timeout:g} s; draw fewer nodes "
+            "(collapse='neurons' or a smaller graph)"
+        ) from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(f"Graphviz {engine} failed: {' '.join(message)[:500]}")
+    return done.stdout
+
+
+def format_number(x: float, precision: int) -> str:
+    """A number with ``precision`` digits after the point (scientific when very large/small).
+
+    Example:
+        >>> format_number(0.5, 3), format_number(123456.0, 2), format_number(-0.0, 2)
+        ('0.500', '1.23e+05', '0.00')
+    """
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0.0:
+        return f"{0.0:.{precision}f}"
+    magnitude = abs(x)
+    if magnitude >= 1e5 or magnitude < 0.5 * 10.0 ** (-precision):
+        return f"{x:.{precision}e}"
+    return f"{x:.{precision}f}"
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no half file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

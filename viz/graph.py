@@ -1,0 +1,682 @@
+"""Computation graphs as pictures: values going forward, deltas coming back.
+
+:func:`draw_graph` returns a :class:`graphviz.Digraph`; :func:`to_svg` renders one.
+Every node is a fixed-size table (label and op, value, delta) and every edge label is a
+fixed-size table (local derivative, message), whatever the mode, so the forward and the
+backward picture of one graph have exactly the same layout and can be flipped between
+on a slide. Node ids come from the topological order (``n0``, ``n1``, ...), so the
+same graph always gives the same picture.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import graphviz
+
+from autograd_core import RULES, Value, backward_steps, topological_order
+
+from ._render import format_number, run_graphviz
+
+__all__ = [
+    "draw_graph",
+    "to_svg",
+    "graph_stats",
+    "GraphStats",
+    "MAX_NODES",
+    "MODES",
+    "DIRECTIONS",
+    "COLLAPSE_MODES",
+]
+
+#: Largest number of nodes drawn without ``collapse``; beyond it dot gets slow and the
+#: picture unreadable, so :func:`draw_graph` refuses and says what to do instead.
+MAX_NODES = 250
+MODES = ("forward", "backward")
+DIRECTIONS = ("LR", "TB", "RL", "BT")
+COLLAPSE_MODES = (None, "neurons")
+
+# Ops a neuron's weighted sum is made of, and ops that may sit on top of one.
+_LINEAR_OPS = ("add", "sum", "sub", "neg", "mul")
+_FONT = "Helvetica"
+_NODE_FONT_SIZE = 10
+_EDGE_FONT_SIZE = 9
+# Average advance of a character at the font sizes above (points); generous so text fits.
+_NODE_CHAR_WIDTH = 6.3
+_EDGE_CHAR_WIDTH = 5.6
+_ROW_HEIGHT = 14
+
+# Colours (fills for node roles, strokes for edge roles).
+COLOURS = {
+    "leaf": "#eef3fb",
+    "op": "#ffffff",
+    "highlight": "#fff2a8",
+    "sender": "#ffd7b0",
+    "receiver": "#c9f0c9",
+    "border": "#333333",
+    "fan_out": "#7a1fa2",
+    "edge": "#555555",
+    "edge_backward": "#b03030",
+    "edge_active": "#e06000",
+    "edge_sent": "#b03030",
+    "edge_waiting": "#bbbbbb",
+    "delta": "#b03030",
+}
+
+
+class GraphStats(NamedTuple):
+    """Size of a computation graph.
+
+    Attributes:
+        nodes: number of distinct nodes.
+        edges: number of parent links (``a + a`` counts two).
+        depth: the longest path from a leaf to the root, in edges.
+        max_fan_out: the most uses of one node (messages summed into its delta).
+        leaves: number of leaves (inputs, parameters, constants).
+    """
+
+    nodes: int
+    edges: int
+    depth: int
+    max_fan_out: int
+    leaves: int
+
+
+def graph_stats(root: Value) -> GraphStats:
+    """Count nodes, edges, depth and largest fan-out of the graph below ``root``.
+
+    Iterative, so it works on graphs of any depth.
+
+    Example:
+        >>> a = Value(3.0)
+        >>> graph_stats((a + a) * a)
+        GraphStats(nodes=3, edges=4, depth=2, max_fan_out=3, leaves=1)
+    """
+    _check_root(root)
+    order = topological_order(root)
+    depth: dict[Value, int] = {}
+    uses: dict[Value, int] = {node: 0 for node in order}
+    edges = 0
+    for node in order:
+        depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
+        edges += len(node.parents)
+        for parent in node.parents:
+            uses[parent] += 1
+    return GraphStats(
+        nodes=len(order),
+        edges=edges,
+        depth=depth[root],
+        max_fan_out=max(uses.values()),
+        leaves=sum(1 for node in order if not node.parents),
+    )
+
+
+# ---------------------------------------------------------------------------
+# A view of the graph: what gets drawn, independent of Graphviz.
+
+
+@dataclass
+class ViewNode:
+    """One drawn node (a graph node, or a collapsed neuron)."""
+
+    key: str
+    name: str
+    symbol: str
+    value: float
+    delta: float
+    tooltip: str
+    fan_out: int
+    is_leaf: bool
+    value_node: Value
+
+
+@dataclass
+class ViewEdge:
+    """One drawn edge, from an input (tail) to the node that uses it (head)."""
+
+    key: str
+    tail: str
+    head: str
+    parent_index: int
+    local_grad: float | None
+    message: float | None
+    tooltip: str
+
+
+@dataclass
+class GraphView:
+    """The nodes and edges to draw, with stable keys (``n<i>`` from topological order)."""
+
+    nodes: list[ViewNode]
+    edges: list[ViewEdge]
+    key_of: dict[Value, str]
+    edge_key_of: dict[tuple[str, int], str] = field(default_factory=dict)
+    collapsed: bool = False
+
+
+def _check_root(root: object) -> None:
+    if not isinstance(root, Value):
+        raise TypeError(f"expected the graph's root Value; got {root!r} ({type(root).__name__})")
+
+
+def final_deltas(root: Value) -> dict[Value, float]:
+    """delta(node) = d root / d node for every node, from the engine's backward messages.
+
+    ``.grad`` is left alone, so drawing never changes the graph.
+    """
+    deltas: dict[Value, float] = {root: 1.0}
+    for message in backward_steps(root):
+        deltas[message.receiver] = message.receiver_delta
+    return deltas
+
+
+def _rule_text(node: Value) -> str:
+    if not node.op:
+        return "leaf: an input, a parameter or a constant"
+    rule = RULES.get(node.op)
+    text = rule.text if rule is not None else f"op {node.op!r} (no rule)"
+    if node.attrs:
+        text += f"  [attrs {', '.join(format_number(a, 4) for a in node.attrs)}]"
+    return text
+
+
+def _symbol(node: Value) -> str:
+    if not node.op:
+        return "leaf"
+    rule = RULES.get(node.op)
+    symbol = rule.symbol if rule is not None else node.op
+    if node.op == "pow" and node.attrs:
+        symbol = f"** {node.attrs[0]:g}"
+    return symbol
+
+
+def node_names(root: Value) -> dict[Value, str]:
+    """The display name of every node: its label, else its key ``n<i>`` (topological index)."""
+    return {node: node.label or f"n{i}" for i, node in enumerate(topological_order(root))}
+
+
+def build_view(
+    root: Value, *, collapse: str | None = None, deltas: dict[Value, float] | None = None
+) -> GraphView:
+    """The drawable view of the graph below ``root`` (optionally with neurons collapsed)."""
+    _check_root(root)
+    order = topological_order(root)
+    if deltas is None:
+        deltas = final_deltas(root)
+    key_of = {node: f"n{i}" for i, node in enumerate(order)}
+    uses: dict[Value, int] = {node: 0 for node in order}
+    for node in order:
+        for parent in node.parents:
+            uses[parent] += 1
+    if collapse == "neurons":
+        return _collapsed_view(order, key_of, uses, deltas)
+    nodes = [
+        ViewNode(
+            key=key_of[node],
+            name=node.label or key_of[node],
+            symbol=_symbol(node),
+            value=node.data,
+            delta=deltas.get(node, 0.0),
+            tooltip=_rule_text(node),
+            fan_out=uses[node],
+            is_leaf=not node.parents,
+            value_node=node,
+        )
+        for node in order
+    ]
+    edges: list[ViewEdge] = []
+    edge_key_of: dict[tuple[str, int], str] = {}
+    for node in order:
+        delta = deltas.get(node, 0.0)
+        for index, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            key = f"e{len(edges)}"
+            edge_key_of[(key_of[node], index)] = key
+            edges.append(
+                ViewEdge(
+                    key=key,
+                    tail=key_of[parent],
+                    head=key_of[node],
+                    parent_index=index,
+                    local_grad=float(local),
+                    message=float(delta * local),
+                    tooltip=_rule_text(node),
+                )
+            )
+    return GraphView(nodes, edges, key_of, edge_key_of)
+
+
+def _collapsed_view(
+    order: list[Value],
+    key_of: dict[Value, str],
+    uses: dict[Value, int],
+    deltas: dict[Value, float],
+) -> GraphView:
+    """Merge each neuron's weighted sum (and its activation) into one node.
+
+    A node joins the group of the one node that uses it when it is part of a weighted
+    sum: a linear op (add, sum, sub, neg, mul) or a leaf used once (a weight, a bias, a
+    constant input). Shared inputs and every node used more than once stay visible, so
+    an MLP becomes one node per neuron with edges between layers.
+    """
+    group: dict[Value, Value] = {}
+    for node in reversed(order):
+        head = group.setdefault(node, node)
+        absorbs = node.op in _LINEAR_OPS or (node is head and node.op in RULES)
+        if not absorbs:
+            continue
+        for parent in node.parents:
+            if parent in group or uses[parent] != 1:
+                continue
+            if parent.op in _LINEAR_OPS or (not parent.parents and node.op in _LINEAR_OPS):
+                group[parent] = head
+    # Unnamed leaves that only ever feed weighted sums are parameters shared between
+    # samples (a batch loss uses each weight once per sample): hide them too, so a
+    # batch of MLP evaluations stays one node per neuron and sample.
+    consumers: dict[Value, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            consumers.setdefault(parent, []).append(node)
+    hidden = {
+        node: None
+        for node in order
+        if not node.parents and not node.label and group[node] is node and node in consumers
+        and all(c.op in _LINEAR_OPS and group[c] is not c for c in consumers[node])
+    }
+    members: dict[Value, list[Value]] = {}
+    for node in order:
+        if node not in hidden:
+            members.setdefault(group[node], []).append(node)
+    nodes: list[ViewNode] = []
+    edges: list[ViewEdge] = []
+    seen_edges: dict[tuple[str, str], None] = {}
+    for head, inside in members.items():
+        hidden_leaves = sum(1 for n in inside if not n.parents and n is not head) + sum(
+            1 for n in inside for p in n.parents if p in hidden
+        )
+        terms = sum(1 for n in inside if n.op == "mul")
+        if len(inside) == 1:
+            symbol, tooltip = _symbol(head), _rule_text(head)
+        else:
+            inner = f"Σ{terms}" if terms else "Σ"
+            symbol = inner if head.op in _LINEAR_OPS else f"{_symbol(head)}({inner})"
+            tooltip = (
+                f"{len(inside)} nodes collapsed: a weighted sum of {terms} products"
+                f" with {hidden_leaves} hidden weights/constants; top op {head.op!r}"
+            )
+        nodes.append(
+            ViewNode(
+                key=key_of[head],
+                name=head.label or key_of[head],
+                symbol=symbol,
+                value=head.data,
+                delta=deltas.get(head, 0.0),
+                tooltip=tooltip,
+                fan_out=uses[head],
+                is_leaf=not head.parents,
+                value_node=head,
+            )
+        )
+        for node in inside:
+            for parent in node.parents:
+                if group[parent] is head or parent in hidden:
+                    continue
+                pair = (key_of[group[parent]], key_of[head])
+                if pair in seen_edges:
+                    continue
+                seen_edges[pair] = None
+                edges.append(
+                    ViewEdge(f"e{len(edges)}", pair[0], pair[1], 0, None, None, tooltip)
+                )
+    return GraphView(nodes, edges, key_of, {}, collapsed=True)
+
+
+# ---------------------------------------------------------------------------
+# Labels: fixed-size HTML tables, so geometry does not depend on the mode.
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """Validated drawing options shared by :func:`draw_graph` and the step-through."""
+
+    precision: int = 4
+    direction: str = "LR"
+    show_values: bool = True
+    highlight: tuple[str, ...] = ()
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _title_text(node: ViewNode) -> str:
+    return f"{node.name} · {node.symbol}"
+
+
+def _value_text(node: ViewNode, options: DrawOptions) -> str:
+    if not options.show_values:
+        return "data ?"
+    return f"data {format_number(node.value, options.precision)}"
+
+
+def _delta_text(node: ViewNode, delta: float | None, options: DrawOptions) -> str:
+    badge = f"  Σ{node.fan_out}" if node.fan_out > 1 else ""
+    if delta is None:
+        return f"δ ?{badge}"
+    if not options.show_values:
+        return f"δ ?{badge}"
+    return f"δ {format_number(delta, options.precision)}{badge}"
+
+
+def _node_size(node: ViewNode, options: DrawOptions, extra: Iterable[str] = ()) -> tuple[int, int]:
+    texts = [
+        _title_text(node),
+        _value_text(node, options),
+        _delta_text(node, node.delta, options),
+        *extra,
+    ]
+    width = int(max(len(t) for t in texts) * _NODE_CHAR_WIDTH + 14)
+    return max(width, 60), 3 * _ROW_HEIGHT + 6
+
+
+def _node_label(
+    node: ViewNode,
+    size: tuple[int, int],
+    *,
+    delta_row: str,
+    fill: str,
+    options: DrawOptions,
+) -> str:
+    width, height = size
+    border_colour = COLOURS["fan_out"] if node.fan_out > 1 else COLOURS["border"]
+    border = 2 if node.fan_out > 1 else 1
+    delta_font = " "
+    if delta_row:
+        delta_font = f'<FONT COLOR="{COLOURS["delta"]}">{_escape(delta_row)}</FONT>'
+    return (
+        f'<<TABLE FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}" BORDER="{border}" '
+        f'CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" BGCOLOR="{fill}" '
+        f'COLOR="{border_colour}">'
+        f"<TR><TD><B>{_escape(node.name)}</B> · {_escape(node.symbol)}</TD></TR>"
+        f"<TR><TD>{_escape(_value_text(node, options))}</TD></TR>"
+        f"<TR><TD>{delta_font}</TD></TR></TABLE>>"
+    )
+
+
+def _edge_texts(edge: ViewEdge, options: DrawOptions) -> tuple[str, str]:
+    if edge.local_grad is None:
+        return "", ""
+    if not options.show_values:
+        return "∂ ?", "msg ?"
+    local = f"∂ {format_number(edge.local_grad, options.precision)}"
+    message = f"msg {format_number(edge.message or 0.0, options.precision)}"
+    return local, message
+
+
+def _edge_size(edge: ViewEdge, options: DrawOptions, extra: Iterable[str] = ()) -> tuple[int, int]:
+    texts = [*_edge_texts(edge, options), *extra]
+    width = int(max(len(t) for t in texts) * _EDGE_CHAR_WIDTH + 8)
+    return max(width, 30), 2 * (_ROW_HEIGHT - 2) + 4
+
+
+def _edge_label(size: tuple[int, int], rows: tuple[str, str], colour: str) -> str:
+    width, height = size
+    cells = "".join(
+        f'<TR><TD><FONT COLOR="{colour}">{_escape(row) if row else " "}</FONT></TD></TR>'
+        for row in rows
+    )
+    return (
+        f'<<TABLE FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}" BORDER="0" '
+        f'CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{cells}</TABLE>>'
+    )
+
+
+def _new_digraph(direction: str, name: str = "computation_graph") -> graphviz.Digraph:
+    digraph = graphviz.Digraph(name)
+    digraph.attr(rankdir=direction, nodesep="0.25", ranksep="0.45", bgcolor="white")
+    digraph.attr("node", shape="plain", fontname=_FONT, fontsize=str(_NODE_FONT_SIZE))
+    digraph.attr("edge", fontname=_FONT, fontsize=str(_EDGE_FONT_SIZE), arrowsize="0.7")
+    return digraph
+
+
+@dataclass
+class FrameState:
+    """What one step-through frame changes: shown deltas, sent messages, roles."""
+
+    deltas: dict[str, float | None]
+    sent: dict[str, float]
+    sender: str | None = None
+    receiver: str | None = None
+    active_edge: str | None = None
+
+
+def layout_digraph(
+    view: GraphView,
+    *,
+    mode: str,
+    options: DrawOptions,
+    sizes: dict[str, tuple[int, int]] | None = None,
+    frame: FrameState | None = None,
+    pinned: dict[str, dict[str, str]] | None = None,
+) -> graphviz.Digraph:
+    """The Digraph of a view in one mode (or one step-through frame).
+
+    ``sizes`` fixes the geometry of every node and edge label (keys ``n<i>`` and
+    ``e<j>``); pictures made with the same sizes have the same layout. ``pinned``
+    holds positions from an earlier layout (see :func:`compute_layout`), keyed like
+    ``sizes`` plus ``"graph"``; render such a graph with ``neato -n2``.
+    """
+    if sizes is None:
+        sizes = view_sizes(view, options)
+    pinned = pinned or {}
+    digraph = _new_digraph(options.direction)
+    if "graph" in pinned:
+        digraph.attr(**pinned["graph"])
+    if view.collapsed:
+        # Many edges between layers: more room between ranks, thin arrows.
+        digraph.attr(ranksep="2.2")
+        digraph.attr("edge", penwidth="0.6", arrowsize="0.4")
+    backward = mode == "backward"
+    for node in view.nodes:
+        if frame is not None:
+            delta = frame.deltas.get(node.key)
+            delta_row = _delta_text(node, delta, options)
+        else:
+            delta_row = _delta_text(node, node.delta, options) if backward else ""
+        fill = COLOURS["leaf"] if node.is_leaf else COLOURS["op"]
+        if node.key in options.highlight:
+            fill = COLOURS["highlight"]
+        if frame is not None and node.key == frame.receiver:
+            fill = COLOURS["receiver"]
+        if frame is not None and node.key == frame.sender:
+            fill = COLOURS["sender"]
+        digraph.node(
+            node.key,
+            label=_node_label(
+                node, sizes[node.key], delta_row=delta_row, fill=fill, options=options
+            ),
+            id=node.key,
+            tooltip=node.tooltip,
+            **pinned.get(node.key, {}),
+        )
+    for edge in view.edges:
+        attrs = {"id": edge.key, "tooltip": edge.tooltip}
+        if view.collapsed:
+            attrs["color"] = COLOURS["edge_backward"] if backward else COLOURS["edge"]
+        elif frame is not None:
+            local, _ = _edge_texts(edge, options)
+            if edge.key in frame.sent:
+                message = f"msg {format_number(frame.sent[edge.key], options.precision)}"
+                if not options.show_values:
+                    message = "msg ?"
+            else:
+                message = "msg ?"
+            if edge.key == frame.active_edge:
+                colour, width = COLOURS["edge_active"], "2.5"
+            elif edge.key in frame.sent:
+                colour, width = COLOURS["edge_sent"], "1.2"
+            else:
+                colour, width = COLOURS["edge_waiting"], "1"
+            attrs.update(
+                label=_edge_label(sizes[edge.key], (local, message), colour),
+                color=colour,
+                penwidth=width,
+                dir="back",
+            )
+        else:
+            rows = _edge_texts(edge, options) if backward else ("", "")
+            colour = COLOURS["edge_backward"] if backward else COLOURS["edge"]
+            attrs.update(label=_edge_label(sizes[edge.key], rows, colour), color=colour)
+            if backward:
+                attrs["dir"] = "back"
+        attrs.update(pinned.get(edge.key, {}))
+        digraph.edge(edge.tail, edge.head, **attrs)
+    return digraph
+
+
+def compute_layout(digraph: graphviz.Digraph) -> dict[str, dict[str, str]]:
+    """Lay a Digraph out once with dot; return the positions to pin, by node/edge id.
+
+    Feeding them back through ``layout_digraph(..., pinned=...)`` and rendering with
+    ``neato -n2`` draws any number of variants (frames) without laying out again.
+    """
+    layout = json.loads(run_graphviz(digraph.source, "json", engine="dot"))
+    pinned: dict[str, dict[str, str]] = {"graph": {"bb": layout["bb"]}}
+    for item in layout.get("objects", []):
+        pinned[item.get("id", item["name"])] = {"pos": item["pos"] + "!"}
+    for item in layout.get("edges", []):
+        position = {"pos": item["pos"]}
+        if "lp" in item:
+            position["lp"] = item["lp"]
+        pinned[item["id"]] = position
+    return pinned
+
+
+def view_sizes(
+    view: GraphView,
+    options: DrawOptions,
+    extra_node_text: dict[str, list[str]] | None = None,
+    extra_edge_text: dict[str, list[str]] | None = None,
+) -> dict[str, tuple[int, int]]:
+    """Fixed sizes of node tables and edge labels, big enough for every mode's text."""
+    extra_node_text = extra_node_text or {}
+    extra_edge_text = extra_edge_text or {}
+    sizes = {n.key: _node_size(n, options, extra_node_text.get(n.key, ())) for n in view.nodes}
+    if not view.collapsed:
+        for edge in view.edges:
+            sizes[edge.key] = _edge_size(edge, options, extra_edge_text.get(edge.key, ()))
+    return sizes
+
+
+def validate_options(
+    *, precision: int, direction: str, show_values: bool
+) -> None:
+    """Refuse bad drawing options with a message that lists what is allowed."""
+    if type(precision) is not int or not 0 <= precision <= 12:
+        raise ValueError(f"precision must be an int from 0 to 12; got {precision!r}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {list(DIRECTIONS)}; got {direction!r}")
+    if type(show_values) is not bool:
+        raise TypeError(f"show_values must be True or False; got {show_values!r}")
+
+
+def _highlight_keys(highlight: Iterable[Value], key_of: dict[Value, str]) -> tuple[str, ...]:
+    keys = []
+    for node in highlight:
+        if not isinstance(node, Value):
+            raise TypeError(f"highlight takes Values from the graph; got {node!r}")
+        if node not in key_of:
+            raise ValueError(f"highlight: {node!r} is not in the graph being drawn")
+        keys.append(key_of[node])
+    return tuple(keys)
+
+
+def draw_graph(
+    root: Value,
+    *,
+    mode: str = "forward",
+    precision: int = 4,
+    direction: str = "LR",
+    show_values: bool = True,
+    highlight: Iterable[Value] = (),
+    collapse: str | None = None,
+    max_nodes: int = MAX_NODES,
+) -> graphviz.Digraph:
+    """Draw the computation graph below ``root``.
+
+    Forward mode shows, in each node, its label (or key ``n<i>``), its op and its
+    value. Backward mode shows the same nodes with their deltas ``d root / d node``
+    (computed from the engine's backward messages; ``.grad`` is not touched), and
+    labels each edge with its local derivative ``∂`` and the message ``δ x ∂`` sent
+    back along it. Nodes used more than once (fan-out) get a purple border and a
+    ``Σk`` badge: their delta is the sum of ``k`` messages. Hovering a node or edge
+    shows its op's rule. Both modes have the same layout.
+
+    Args:
+        root: the output node.
+        mode: ``"forward"`` or ``"backward"``.
+        precision: digits after the decimal point.
+        direction: ``"LR"`` (left to right), ``"TB"``, ``"RL"`` or ``"BT"``.
+        show_values: ``False`` prints ``?`` instead of numbers (for exercises).
+        highlight: nodes to fill in yellow.
+        collapse: ``None`` draws every node; ``"neurons"`` merges each weighted sum and
+            its activation into one node (for MLPs).
+        max_nodes: refuse to draw more nodes than this.
+
+    Returns:
+        A ``graphviz.Digraph`` (render it with :func:`to_svg` or ``.pipe()``).
+
+    Example:
+        >>> x, w = Value(0.5, "x"), Value(-3.0, "w")
+        >>> dot = draw_graph((w * x).tanh(), mode="backward", precision=2)
+        >>> "δ 1.00" in dot.source
+        True
+    """
+    _check_root(root)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}; got {mode!r}")
+    if collapse not in COLLAPSE_MODES:
+        raise ValueError(f"collapse must be one of {list(COLLAPSE_MODES)}; got {collapse!r}")
+    validate_options(precision=precision, direction=direction, show_values=show_values)
+    if type(max_nodes) is not int or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int; got {max_nodes!r}")
+    view = build_view(root, collapse=collapse)
+    if len(view.nodes) > max_nodes:
+        hint = (
+            "pass collapse='neurons' to draw one node per neuron"
+            if collapse is None
+            else "draw a smaller part of the graph"
+        )
+        raise ValueError(
+            f"the graph has {len(view.nodes)} nodes to draw, more than max_nodes={max_nodes}; "
+            f"{hint}, or raise max_nodes (dot gets slow and the picture unreadable)"
+        )
+    highlight_keys = _highlight_keys(highlight, view.key_of)
+    options = DrawOptions(precision, direction, show_values, highlight_keys)
+    return layout_digraph(view, mode=mode, options=options)
+
+
+def to_svg(root_or_digraph: Value | graphviz.Digraph, **draw_options) -> str:
+    """Render a graph (a root ``Value``, drawn with ``draw_options``) or a Digraph as SVG.
+
+    Example:
+        >>> svg = to_svg(Value(2.0, "x") * 3, mode="backward")
+        >>> svg.lstrip().startswith("<?xml")
+        True
+    """
+    if isinstance(root_or_digraph, Value):
+        digraph = draw_graph(root_or_digraph, **draw_options)
+    elif isinstance(root_or_digraph, graphviz.Digraph):
+        if draw_options:
+            raise TypeError(
+                f"drawing options {sorted(draw_options)} apply to a root Value, not a Digraph"
+            )
+        digraph = root_or_digraph
+    else:
+        raise TypeError(
+            f"to_svg takes a root Value or a graphviz.Digraph; got {root_or_digraph!r}"
+        )
+    return run_graphviz(digraph.source, "svg", engine=digraph.engine).decode("utf-8")

@@ -1,0 +1,210 @@
+"""Networks as the lecture draws them: inputs, hidden layers and outputs as circles.
+
+:func:`draw_network` reads the layer/neuron structure of an ``nn`` module
+(``model.layers[i].neurons[j].w`` and ``.b``) and colours each connection by the sign
+of its weight (blue positive, orange negative, as TensorFlow Playground does), with a
+width that grows with the weight's magnitude. :func:`dense_layers` and
+:func:`batched_forward` are shared with the plots.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from autograd_core import RULES
+
+from ._render import format_number
+
+__all__ = ["draw_network", "dense_layers", "layer_weights", "batched_forward", "MAX_EDGES"]
+
+#: Most connections :func:`draw_network` draws (beyond it, dot and readers both struggle).
+MAX_EDGES = 5_000
+POSITIVE = "#2b6cb0"
+NEGATIVE = "#e07b00"
+_IDENTITY = ("linear", "identity", "none", "")
+_COLUMN_GAP = 2.2  # inches between layers
+_ROW_GAP = 0.62  # inches between neurons of a layer
+
+
+def dense_layers(module: Any) -> list[list[Any]]:
+    """The layers of ``module`` as lists of neurons (objects with ``.w`` and ``.b``).
+
+    Understands a Neuron (``.w``, ``.b``), a Layer (``.neurons``), an MLP (``.layers``),
+    a Sequential of Layers (``.modules``) and the linear models (``.linear``).
+    """
+    layers: list[list[Any]] = []
+    pending = [module]  # a stack, so nested containers need no recursion
+    while pending:
+        current = pending.pop()
+        if hasattr(current, "w") and hasattr(current, "b"):
+            layers.append([current])
+        elif hasattr(current, "neurons"):
+            layers.append(list(current.neurons))
+        elif getattr(current, "layers", None) is not None:
+            pending.extend(reversed(list(current.layers)))
+        elif getattr(current, "modules", None) is not None:
+            pending.extend(reversed(list(current.modules)))
+        elif hasattr(current, "linear"):
+            pending.append(current.linear)
+        else:
+            raise TypeError(
+                f"cannot find dense layers in {current!r}: expected a Neuron (.w, .b), a Layer "
+                "(.neurons), an MLP (.layers), a Sequential of Layers (.modules) or a linear "
+                "model (.linear)"
+            )
+    return layers
+
+
+def layer_weights(neurons: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's weights as a ``[out, in]`` array and its biases as ``[out]``."""
+    weights = np.array([[float(w.data) for w in neuron.w] for neuron in neurons], dtype=float)
+    biases = np.array([float(neuron.b.data) for neuron in neurons], dtype=float)
+    return weights, biases
+
+
+def _activation_array(name: str, z: np.ndarray, neuron: Any) -> np.ndarray:
+    if name in _IDENTITY:
+        return z
+    rule = RULES.get(name)
+    if rule is None:
+        raise NotImplementedError(f"no rule for activation {name!r} (known: {sorted(RULES)})")
+    if name == "leaky_relu":
+        return rule.forward_array(z, float(getattr(neuron, "slope", 0.01)))
+    return rule.forward_array(z)
+
+
+def batched_forward(module: Any, X: np.ndarray) -> list[np.ndarray]:
+    """Every layer's activations for all rows of ``X`` at once (numpy, no graph).
+
+    Each neuron computes ``activation(w . x + b)`` with its ``.activation`` name, read
+    from the rule table's array forward. Returns one ``[n, width]`` array per layer.
+    """
+    layers = dense_layers(module)
+    values = np.asarray(X, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"X must be a 2-D array [n, features]; got shape {values.shape}")
+    outputs = []
+    for neurons in layers:
+        weights, biases = layer_weights(neurons)
+        if weights.shape[1] != values.shape[1]:
+            raise ValueError(
+                f"a layer expects {weights.shape[1]} inputs but gets {values.shape[1]}"
+            )
+        z = values @ weights.T + biases
+        columns = [
+            _activation_array(str(getattr(n, "activation", "linear")), z[:, j], n)
+            for j, n in enumerate(neurons)
+        ]
+        values = np.stack(columns, axis=1)
+        outputs.append(values)
+    return outputs
+
+
+def draw_network(
+    module: Any,
+    *,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    precision: int = 2,
+    direction: str = "LR",
+) -> graphviz.Digraph:
+    """The network diagram of ``module``: one circle per input and per neuron.
+
+    Connections are blue for positive and orange for negative weights, wider for larger
+    magnitudes; hover one to see its weight, hover a neuron to see its bias.
+
+    Args:
+        module: an ``nn`` Neuron, Layer, MLP, Sequential of Layers or linear model.
+        input_names: names of the inputs (default ``x1, x2, ...``).
+        output_names: names of the outputs (default ``y1, y2, ...``).
+        precision: digits of the weights and biases in tooltips and labels.
+        direction: ``"LR"`` or ``"TB"``.
+
+    Returns:
+        A ``graphviz.Digraph`` (edge ids ``w<layer>_<neuron>_<input>``).
+    """
+    if direction not in ("LR", "TB"):
+        raise ValueError(f"direction must be 'LR' or 'TB'; got {direction!r}")
+    layers = dense_layers(module)
+    matrices = [layer_weights(neurons) for neurons in layers]
+    nin = matrices[0][0].shape[1]
+    edges = sum(w.size for w, _ in matrices)
+    if edges > MAX_EDGES:
+        raise ValueError(
+            f"the network has {edges} connections, more than {MAX_EDGES}; draw one layer "
+            "(draw_network(model.layers[i])) or use plot_weights"
+        )
+    inputs = list(input_names) if input_names is not None else [f"x{i + 1}" for i in range(nin)]
+    if len(inputs) != nin:
+        raise ValueError(f"input_names has {len(inputs)} names for {nin} inputs: {inputs!r}")
+    nout = matrices[-1][0].shape[0]
+    outputs = (
+        list(output_names) if output_names is not None else [f"y{i + 1}" for i in range(nout)]
+    )
+    if len(outputs) != nout:
+        raise ValueError(
+            f"output_names has {len(outputs)} names for {nout} outputs: {outputs!r}"
+        )
+    largest = max((float(np.abs(w).max()) for w, _ in matrices if w.size), default=1.0) or 1.0
+
+    # A layered picture needs no layout search: place the columns ourselves and let
+    # neato keep the pinned positions (dot would reorder the fully connected layers).
+    columns = [inputs, *[[""] * w.shape[0] for w, _ in matrices]]
+    tallest = max(len(column) for column in columns)
+    digraph = graphviz.Digraph("network", engine="neato")
+    digraph.attr(splines="false", outputorder="edgesfirst", bgcolor="white")
+    digraph.attr("node", shape="circle", fixedsize="true", width="0.5", fontname="Helvetica",
+                 fontsize="9", style="filled", color="#444444")
+    digraph.attr("edge", arrowhead="none")
+
+    def place(layer: int, row: int, count: int) -> str:
+        along = layer * _COLUMN_GAP
+        across = (tallest - count) * _ROW_GAP / 2 + row * _ROW_GAP
+        x, y = (along, -across) if direction == "LR" else (across, -along)
+        return f"{x:.3f},{y:.3f}!"
+
+    def title(layer: int, text: str) -> None:
+        along, across = layer * _COLUMN_GAP, _ROW_GAP
+        x, y = (along, across) if direction == "LR" else (-_COLUMN_GAP, -along)
+        digraph.node(f"title{layer}", label=html.escape(text), shape="plaintext",
+                     id=f"title{layer}",
+                     style="", width="1.6", pos=f"{x:.3f},{y:.3f}!", fontsize="10")
+
+    previous = [f"in{i}" for i in range(nin)]
+    title(0, "inputs")
+    for i, (key, name) in enumerate(zip(previous, inputs)):
+        digraph.node(key, label=html.escape(name), fillcolor="#e8e8e8", id=key,
+                     pos=place(0, i, nin))
+    for index, (neurons, (weights, biases)) in enumerate(zip(layers, matrices)):
+        last = index == len(layers) - 1
+        keys = [f"l{index}n{j}" for j in range(len(neurons))]
+        activation = str(getattr(neurons[0], "activation", "")) or "linear"
+        title(index + 1, f"{'outputs' if last else f'hidden {index + 1}'} ({activation})")
+        for j, key in enumerate(keys):
+            digraph.node(
+                key, label=html.escape(outputs[j] if last else _short(neurons[j])), id=key,
+                fillcolor="#fdf3d8" if last else "#ffffff", pos=place(index + 1, j, len(keys)),
+                tooltip=f"bias b = {format_number(biases[j], precision)}",
+            )
+        for j, key in enumerate(keys):
+            for i, source in enumerate(previous):
+                weight = float(weights[j, i])
+                digraph.edge(
+                    source, key, id=f"w{index}_{j}_{i}",
+                    color=POSITIVE if weight >= 0 else NEGATIVE,
+                    penwidth=f"{0.3 + 4.2 * abs(weight) / largest:.3f}",
+                    tooltip=f"w = {format_number(weight, precision)}",
+                )
+        previous = keys
+    return digraph
+
+
+def _short(neuron: Any) -> str:
+    name = str(getattr(neuron, "activation", "")) or "Σ"
+    rule = RULES.get(name)
+    return rule.symbol if rule is not None else ("Σ" if name in _IDENTITY else name)
