@@ -27,6 +27,7 @@ VENV = os.path.join(HERE, ".venv")
 VENV_PYTHON = os.path.join(VENV, "bin", "python")
 PEERS = ["micrograd==0.1.0", "numpy"]
 TORCH = "torch==2.13.0"
+NO_GC = "+gc-paused"  # the workers' suffix for "cyclic garbage collector paused"
 
 
 # ---------------------------------------------------------------------------
@@ -59,7 +60,8 @@ def _importable(module: str) -> bool:
 def measure(workload: str, engine: str, repeats: int) -> dict:
     """One (workload, engine) pair in a fresh process of the benchmark environment."""
     command = [VENV_PYTHON, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
         return {"error": tail[0]}
@@ -89,9 +91,11 @@ def machine() -> str:
         text=True,
     ).stdout.split()
     numpy_version, torch_version = (versions + ["?", "?"])[:2]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         f"{cpu}; {platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"numpy {numpy_version}; torch {torch_version}"
+        f"numpy {numpy_version}; torch {torch_version}; load average at start {load}. "
+        "Times are CPU time of one single-threaded process (time.process_time)."
     )
 
 
@@ -108,7 +112,8 @@ def _num(value: float | None, digits: int = 0) -> str:
 def run(args: argparse.Namespace) -> str:
     torch = ensure_environment(not args.no_torch)
     quick = args.quick
-    scalar_engines = ["micrograd", "eager"] + (["torch"] if torch else [])
+    paused = [f"micrograd{NO_GC}", f"eager{NO_GC}"]
+    scalar_engines = ["micrograd", "eager", *paused] + (["torch"] if torch else [])
     lines = [f"Machine: {machine()}", ""]
 
     def progress(name: str) -> None:
@@ -118,10 +123,11 @@ def run(args: argparse.Namespace) -> str:
     w1 = {}
     for engine in scalar_engines:
         progress(f"W1 {engine}")
-        w1[engine] = measure("W1", engine, 1 if quick else (3 if engine != "eager" else 7))
+        w1[engine] = measure("W1", engine, 1 if quick else (3 if "micrograd" in engine else 7))
     ref = w1["micrograd"].get("total_ns")
     lines += [
-        "W1: 100,000-op chain x = exp(tanh(x * w + b)); medians; ratio = micrograd / engine",
+        "W1: 100,000-op chain x = exp(tanh(x * w + b)); medians; ratio = micrograd / engine; "
+        f"{NO_GC}: the cyclic garbage collector disabled for the run",
         "",
         "| engine | forward ns/op | backward ns/op | total ns/op | vs micrograd "
         "| peak bytes/op | freed by refcount |",
@@ -160,12 +166,13 @@ def run(args: argparse.Namespace) -> str:
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
 
     # W3
-    w3_engines = ["micrograd", "eager", "replay", "numpy"] + (["torch"] if torch else [])
+    w3_engines = ["micrograd", "eager", f"eager{NO_GC}", "replay", "numpy"]
+    w3_engines += ["torch"] if torch else []
     w3 = {}
     for engine in w3_engines:
         progress(f"W3 {engine}")
         steps = 0
-        if engine == "micrograd" and not args.full:
+        if engine.startswith("micrograd") and not args.full:
             steps = 2 if quick else 5
         w3[engine] = measure("W3", engine, steps)
     ref = w3["micrograd"].get("ms_per_step")

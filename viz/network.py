@@ -37,24 +37,27 @@ def dense_layers(module: Any) -> list[list[Any]]:
     Understands a Neuron (``.w``, ``.b``), a Layer (``.neurons``), an MLP (``.layers``),
     a Sequential of Layers (``.modules``) and the linear models (``.linear``).
     """
-    if hasattr(module, "w") and hasattr(module, "b"):
-        return [[module]]
-    if hasattr(module, "neurons"):
-        return [list(module.neurons)]
-    for attribute in ("layers", "modules"):
-        children = getattr(module, attribute, None)
-        if children is not None:
-            layers: list[list[Any]] = []
-            for child in children:
-                layers += dense_layers(child)
-            return layers
-    if hasattr(module, "linear"):
-        return dense_layers(module.linear)
-    raise TypeError(
-        f"cannot find dense layers in {module!r}: expected a Neuron (.w, .b), a Layer "
-        "(.neurons), an MLP (.layers), a Sequential of Layers (.modules) or a linear model "
-        "(.linear)"
-    )
+    layers: list[list[Any]] = []
+    pending = [module]  # a stack, so nested containers need no recursion
+    while pending:
+        current = pending.pop()
+        if hasattr(current, "w") and hasattr(current, "b"):
+            layers.append([current])
+        elif hasattr(current, "neurons"):
+            layers.append(list(current.neurons))
+        elif getattr(current, "layers", None) is not None:
+            pending.extend(reversed(list(current.layers)))
+        elif getattr(current, "modules", None) is not None:
+            pending.extend(reversed(list(current.modules)))
+        elif hasattr(current, "linear"):
+            pending.append(current.linear)
+        else:
+            raise TypeError(
+                f"cannot find dense layers in {current!r}: expected a Neuron (.w, .b), a Layer "
+                "(.neurons), an MLP (.layers), a Sequential of Layers (.modules) or a linear "
+                "model (.linear)"
+            )
+    return layers
 
 
 def layer_weights(neurons: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
