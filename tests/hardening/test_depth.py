@@ -14,7 +14,7 @@ import pytest
 
 import nn
 from autograd_core import Value, topological_order
-from viz import StepThrough, draw_graph, graph_stats, to_svg
+from viz import StepThrough, draw_graph, draw_network, graph_stats, to_svg
 
 DEPTH = 1_000_000
 
@@ -113,3 +113,18 @@ def test_long_sequential_and_deep_networks_train_at_the_default_limit():
     history = nn.fit(model, np.array([[1.0]]), np.array([0.0]), loss=nn.mse_loss,
                      optimizer=nn.SGD(model, lr=1e-6), epochs=1, progress=False)
     assert history.loss == [pytest.approx((1.0 + layers * 0.001) ** 2, rel=1e-12)]
+
+
+def test_draw_network_walks_nested_containers_and_refuses_big_networks():
+    inner = nn.Layer(2, 2, "tanh", seed=0)
+    module = nn.Sequential(inner)
+    for _ in range(3_000):
+        module = nn.Sequential(module)
+    source = draw_network(module).source
+    weights = [w.data for neuron in inner.neurons for w in neuron.w]
+    for index, weight in enumerate(weights):
+        assert f'id=w0_{index // 2}_{index % 2} ' in source
+        assert f'tooltip="w = {weight:.2f}"' in source
+    big = nn.MLP(100, [60, 1], seed=0)
+    with pytest.raises(ValueError, match="6060 connections, more than 5000; draw one layer"):
+        draw_network(big)
