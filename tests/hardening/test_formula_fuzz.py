@@ -6,7 +6,9 @@ accepts) either succeeds or raises its own documented error (``FormulaError``; a
 never evaluates Python (a tripwire builtin called by many generated formulas must
 never fire, and ``eval``/``exec``/``compile`` are made to raise while the parser
 runs); it never hangs (each example is timed). For generated trees, a whitelist
-checker written independently here predicts exactly which ones are accepted.
+checker written independently here predicts exactly which ones are accepted, and
+where the formula and a plain-float evaluation of its syntax tree both give a
+number, they give the same one.
 
 CI runs 2,000 examples per test. For a longer run set ``FUZZ_EXAMPLES``, e.g.
 ``FUZZ_EXAMPLES=100000 python -m pytest tests/hardening/test_formula_fuzz.py``.
@@ -78,9 +80,16 @@ def no_python_evaluation():
         delattr(builtins, TRIPWIRE)
 
 
+POINT = 0.75  # every variable's value
+
+
 def parse_evaluate_draw(text: str):
-    """The whole path a typed formula takes; returns the Formula or the FormulaError."""
+    """The whole path a typed formula takes.
+
+    Returns the Formula or the FormulaError, and the value (None if not evaluated).
+    """
     start = time.perf_counter()
+    value = None
     with no_python_evaluation():
         try:
             formula = parse_formula(text)
@@ -89,11 +98,12 @@ def parse_evaluate_draw(text: str):
         else:
             result = formula
             try:
-                root = formula.build({name: 0.75 for name in formula.names})
+                root = formula.build({name: POINT for name in formula.names})
             except FormulaError:
                 pass
             else:
                 assert math.isfinite(root.data)
+                value = root.data
                 try:
                     digraph = draw_graph(root, mode="backward")
                 except ValueError as error:
@@ -103,7 +113,7 @@ def parse_evaluate_draw(text: str):
     elapsed = time.perf_counter() - start
     assert elapsed < SECONDS_PER_EXAMPLE, f"{elapsed:.2f} s for {text!r}"
     assert not _fired, f"the tripwire fired: Python evaluated {text!r}"
-    return result
+    return result, value
 
 
 # -- random text ------------------------------------------------------------------------------
@@ -133,7 +143,7 @@ texts = st.one_of(
 @example(f"(lambda: {TRIPWIRE}())()")
 @example(f"x.__class__.__init__.__globals__['{TRIPWIRE}']()")
 def test_random_text_is_a_formula_or_a_formula_error(text):
-    result = parse_evaluate_draw(text)
+    result, _ = parse_evaluate_draw(text)
     assert isinstance(result, (FormulaError, type(parse_formula("x"))))
 
 
@@ -294,10 +304,60 @@ def within_whitelist(text: str) -> bool:
 @given(trees)
 def test_random_syntax_trees_are_accepted_exactly_when_whitelisted(tree):
     text = ast.unparse(tree)
-    result = parse_evaluate_draw(text)
+    result, value = parse_evaluate_draw(text)
     accepted = not isinstance(result, FormulaError)
     event("accepted" if accepted else "refused")
     assert accepted == within_whitelist(text), (text, result)
+    if value is not None:
+        expected = reference_value(ast.parse(text.strip(), mode="eval").body)
+        if expected is not None:  # both computed a number: the same one
+            event("value compared")
+            assert math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9), (text, value,
+                                                                                 expected)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+REFERENCE_FUNCTIONS = {
+    "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
+    "sigmoid": _sigmoid, "relu": lambda x: max(x, 0.0), "abs": abs, "sin": math.sin,
+    "cos": math.cos, "softplus": lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+    "leaky_relu": lambda x, slope=0.01: x if x > 0 else slope * x, "max": max,
+    "sum": lambda *xs: sum(xs, 0.0),
+}
+REFERENCE_BINARY = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__,
+                    ast.Div: float.__truediv__, ast.Pow: math.pow}
+
+
+def reference_value(node):
+    """The formula's value computed with plain floats and ``math`` (None: out of domain).
+
+    A second implementation of the maths, for formulas the whitelist accepts; it never
+    touches the engine or the parser's program, only Python's own syntax tree.
+    """
+    try:
+        return _reference(node)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None
+
+
+def _reference(node):
+    if isinstance(node, ast.Constant):
+        result = float(node.value)
+    elif isinstance(node, ast.Name):
+        result = POINT
+    elif isinstance(node, ast.UnaryOp):
+        operand = _reference(node.operand)
+        result = -operand if isinstance(node.op, ast.USub) else operand
+    elif isinstance(node, ast.BinOp):
+        result = REFERENCE_BINARY[type(node.op)](_reference(node.left), _reference(node.right))
+    else:
+        result = REFERENCE_FUNCTIONS[node.func.id](*[_reference(arg) for arg in node.args])
+    if not math.isfinite(result):
+        raise OverflowError(result)
+    return float(result)
 
 
 # -- the checks themselves can fail -----------------------------------------------------------
