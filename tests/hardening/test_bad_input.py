@@ -339,6 +339,8 @@ CASES = [
     cli_case("cli-precision", "precision must be an int from 0 to 12; got 99", "graph", "x",
              "--at", "x=1", "--precision", "99"),
     cli_case("cli-unknown-command", "invalid choice: 'paint'", "paint"),
+    cli_case("cli-graph-too-big", "the graph has 300 nodes to draw, more than max_nodes=250",
+             "graph", "+".join(["x"] * 300), "--at", "x=1"),
 ]
 
 
