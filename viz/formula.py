@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -255,7 +256,11 @@ def parse_formula(text: str) -> Formula:
     if not text.strip():
         raise FormulaError("the formula is empty")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # Python warns about some texts it parses ("1if": an invalid decimal literal); the
+        # formula's own error says what is wrong, so the warning would only be noise.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise FormulaError(f"syntax error: {error.msg} at column {error.offset}") from None
     except (RecursionError, MemoryError):
