@@ -12,6 +12,10 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
+import subprocess
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from viz import FormulaError, StepThrough, draw_graph, graph_stats, parse_formul
 from viz.cli import main as cli_main
 
 NAN = float("nan")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class CliExit(Exception):
@@ -370,3 +375,28 @@ def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(case, wor
         assert message.startswith("python -m viz: error: ") and message.count("\n") == 1
     assert snapshot(world) == before, "the model or a file changed"
     assert all(math.isfinite(p.data) for p in world.model.parameters())
+
+
+# Python itself warns about some texts while parsing them ("1if" is an invalid decimal
+# literal); the warning must not leak out as a second line.
+PYTHON_WARNS = ["1if x else 2", "0x1for x in y", "x + 0o7or 1", "'\\w' + x"]
+
+
+@pytest.mark.parametrize("text", PYTHON_WARNS)
+def test_parsing_emits_no_python_warnings(text):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(FormulaError):
+            parse_formula(text)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_the_real_command_line_answers_in_one_line_when_python_warns(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for text in PYTHON_WARNS[:2]:
+        done = subprocess.run([sys.executable, "-m", "viz", "graph", text, "--at", "x=1"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("python -m viz: error: ")

@@ -134,7 +134,7 @@ texts = st.one_of(
 )
 
 
-@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # Python's own, for texts like "1e308x"
+@pytest.mark.filterwarnings("error")  # any warning on the way fails the example
 @settings(max_examples=EXAMPLES)
 @given(texts)
 @example(f"{TRIPWIRE}()")
@@ -300,6 +300,7 @@ def within_whitelist(text: str) -> bool:
     return True
 
 
+@pytest.mark.filterwarnings("error")
 @settings(max_examples=EXAMPLES)
 @given(trees)
 def test_random_syntax_trees_are_accepted_exactly_when_whitelisted(tree):
