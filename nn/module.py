@@ -22,6 +22,10 @@ __all__ = ["Module"]
 # Stored in every file that Module.save writes, so a stray .npz is recognised as foreign.
 STATE_FORMAT_KEY = "__nn_state_format__"
 STATE_FORMAT_VERSION = 1
+# Bounds on a state file's members: bytes per number (a complex number still reaches the
+# dtype check) and room for a .npy header (numpy refuses headers above 10,000 bytes).
+_MAX_ITEM_BYTES = 16
+_NPY_HEADER_ROOM = 65_536
 
 
 def _umask() -> int:
@@ -248,6 +252,7 @@ class Module:
             if STATE_FORMAT_KEY not in archive.files:
                 raise ValueError(f"{target!r} is not a state file written by Module.save "
                                  f"(no {STATE_FORMAT_KEY!r} entry; keys: {archive.files})")
+            self._check_member_sizes(archive, target)
             for key in archive.files:
                 try:
                     state[key] = archive[key]
@@ -262,6 +267,27 @@ class Module:
                              f"(this version reads {STATE_FORMAT_VERSION})")
         self.load_state_dict(state)
         return self
+
+    def _check_member_sizes(self, archive: Any, target: str) -> None:
+        """Refuse unknown keys and oversized arrays before any array is read.
+
+        The zip directory states each member's unpacked size; a member much larger than
+        its array can be (a few kilobytes that unpack to gigabytes) would otherwise be
+        decompressed into memory before the shape check could refuse it.
+        """
+        entries = self._state_entries()
+        limits = {key: _MAX_ITEM_BYTES * int(np.prod(shape)) for key, (shape, _) in
+                  entries.items()}
+        limits[STATE_FORMAT_KEY] = _MAX_ITEM_BYTES
+        for info in archive.zip.infolist():
+            name = info.filename
+            key = name[:-4] if name.endswith(".npy") else name
+            if key not in limits:
+                raise ValueError(f"unexpected key {key!r} in state (expected keys: "
+                                 f"{list(entries)})")
+            if info.file_size > limits[key] + _NPY_HEADER_ROOM:
+                raise ValueError(f"{target!r}: key {key!r} unpacks to {info.file_size} bytes, "
+                                 f"more than its array can hold ({limits[key]} bytes of data)")
 
     # -- display --------------------------------------------------------------------
 
