@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -400,3 +401,45 @@ def test_the_real_command_line_answers_in_one_line_when_python_warns(tmp_path):
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith("python -m viz: error: ")
+
+
+def write_zip_bomb(path: Path, key: str, numbers: int) -> None:
+    """A state file whose member ``key`` unpacks to ``8 * numbers`` bytes of zeros."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (numbers,)})
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        version = io.BytesIO()
+        np.save(version, np.array(1))
+        zf.writestr("__nn_state_format__.npy", version.getvalue())
+        with zf.open(f"{key}.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            block = bytes(8_000_000)
+            for _ in range(numbers // 1_000_000):
+                member.write(block)
+
+
+@pytest.mark.parametrize("key", ["layers.0.weight", "some.other.key"])
+def test_a_state_file_that_unpacks_far_beyond_its_arrays_is_refused_unread(
+        tmp_path, monkeypatch, key):
+    path = tmp_path / "bomb.npz"
+    write_zip_bomb(path, key, 25_000_000)  # under 1 MB on disk, 200 MB unpacked
+    before = path.read_bytes()
+    assert len(before) < 1_000_000
+    model = nn.MLP(2, [3, 2], seed=0)
+    state = {k: v.tobytes() for k, v in model.state_dict().items()}
+    unpacked = []
+    real_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, *args):
+        data = real_read(self, *args)
+        unpacked.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    fragment = "unpacks to 200000128 bytes" if key.startswith("layers") else "unexpected key"
+    with pytest.raises(ValueError, match=fragment):
+        model.load(path)
+    assert sum(unpacked) < 1_000_000  # refused from the zip directory, not by unpacking
+    assert {k: v.tobytes() for k, v in model.state_dict().items()} == state
+    assert path.read_bytes() == before
