@@ -25,7 +25,7 @@ import venv
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 VENV_PYTHON = os.path.join(VENV, "bin", "python")
-PEERS = ["micrograd==0.1.0", "numpy"]
+PEERS = ["micrograd==0.1.0", "numpy", "tqdm"]  # tqdm: imported by our nn
 TORCH = "torch==2.13.0"
 NO_GC = "+gc-paused"  # the workers' suffix for "cyclic garbage collector paused"
 
@@ -39,7 +39,7 @@ def ensure_environment(with_torch: bool) -> bool:
     if not os.path.exists(VENV_PYTHON):
         print("creating benchmarks/.venv ...", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if not _importable("micrograd") or not _importable("numpy"):
+    if not all(_importable(name.split("=")[0]) for name in PEERS):
         subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", *PEERS], check=True)
     if not with_torch:
         return False
