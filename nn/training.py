@@ -298,6 +298,22 @@ def evaluate(model: Module, X: Any, y: Any, *, loss: Loss | None = None) -> dict
     return result
 
 
+def _finite_features(features: np.ndarray, where: str) -> np.ndarray:
+    """X as floats; refused before training if it is not numbers or holds NaN or inf.
+
+    Found mid-training instead, such a row would fail after earlier batches had
+    already moved the model.
+    """
+    if features.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: X must hold numbers; got dtype {features.dtype}")
+    values = features.astype(float)
+    bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))
+    if bad.size:
+        raise ValueError(f"{where}: X holds NaN or infinite values (row {bad[0]}: "
+                         f"{values[bad[0]].tolist()!r})")
+    return values
+
+
 def _check_inputs_width(model: Module, X: np.ndarray, where: str) -> None:
     nin = getattr(model, "nin", None)
     if nin is not None and X.shape[1] != nin:
@@ -339,8 +355,9 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
 
     Raises:
         ValueError: before any training, for a feature count other than the model's
-            ``nin``, labels the loss does not accept or outside the model's classes, a
-            batch size < 1, epochs < 1 or an unknown engine.
+            ``nin``, features that are NaN or infinite, labels the loss does not accept
+            or outside the model's classes, a batch size < 1, epochs < 1 or an unknown
+            engine.
 
     Example:
         >>> import nn
@@ -352,9 +369,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         1.0
     """
     features, labels = _check_xy(X, y, "fit")
-    if features.dtype.kind not in "biuf":
-        raise ValueError(f"fit: X must hold numbers; got dtype {features.dtype}")
-    features = features.astype(float)
+    features = _finite_features(features, "fit")
     run_batch = ENGINES.get(engine)
     if run_batch is None:
         raise ValueError(f"fit: unknown engine {engine!r}; known: {list(ENGINES)}")
@@ -369,6 +384,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("fit: validation must be a pair (X_val, y_val)")
         val_features, val_labels = _check_xy(validation[0], validation[1], "fit validation")
+        val_features = _finite_features(val_features, "fit validation")
         _check_inputs_width(model, val_features, "fit validation")
         check_targets(loss, val_labels, num_outputs)
     classification = _is_classification(loss, labels)

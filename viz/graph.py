@@ -643,20 +643,28 @@ def draw_graph(
     validate_options(precision=precision, direction=direction, show_values=show_values)
     if type(max_nodes) is not int or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int; got {max_nodes!r}")
+    # Count before building the view: building it for a million-node graph takes minutes,
+    # only to be refused (a plain traversal takes about a second).
+    if collapse is None:
+        _refuse_too_many(len(topological_order(root)), max_nodes, collapse)
     view = build_view(root, collapse=collapse)
-    if len(view.nodes) > max_nodes:
+    _refuse_too_many(len(view.nodes), max_nodes, collapse)
+    highlight_keys = _highlight_keys(highlight, view.key_of)
+    options = DrawOptions(precision, direction, show_values, highlight_keys)
+    return layout_digraph(view, mode=mode, options=options)
+
+
+def _refuse_too_many(count: int, max_nodes: int, collapse: str | None) -> None:
+    if count > max_nodes:
         hint = (
             "pass collapse='neurons' to draw one node per neuron"
             if collapse is None
             else "draw a smaller part of the graph"
         )
         raise ValueError(
-            f"the graph has {len(view.nodes)} nodes to draw, more than max_nodes={max_nodes}; "
+            f"the graph has {count} nodes to draw, more than max_nodes={max_nodes}; "
             f"{hint}, or raise max_nodes (dot gets slow and the picture unreadable)"
         )
-    highlight_keys = _highlight_keys(highlight, view.key_of)
-    options = DrawOptions(precision, direction, show_values, highlight_keys)
-    return layout_digraph(view, mode=mode, options=options)
 
 
 def to_svg(root_or_digraph: Value | graphviz.Digraph, **draw_options) -> str:

@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from autograd_core import Value, backward_steps
+from autograd_core import Value, backward_steps, topological_order
 
 from ._render import atomic_write, format_number, run_graphviz
 from .graph import (
@@ -64,12 +64,14 @@ class StepThrough:
         validate_options(precision=precision, direction=direction, show_values=True)
         self.root = root
         self.options = DrawOptions(precision, direction, True, ())
-        self.view: GraphView = build_view(root)
-        if len(self.view.nodes) > MAX_NODES:
+        # Counted before the view is built, so a huge graph is refused in about a second.
+        count = len(topological_order(root))
+        if count > MAX_NODES:
             raise ValueError(
-                f"the graph has {len(self.view.nodes)} nodes, more than {MAX_NODES}; "
+                f"the graph has {count} nodes, more than {MAX_NODES}; "
                 "step through a smaller graph (one neuron, or a small example)"
             )
+        self.view: GraphView = build_view(root)
         self.messages = list(backward_steps(root))
         if len(self.messages) > MAX_MESSAGES:
             raise ValueError(

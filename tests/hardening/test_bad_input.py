@@ -1,0 +1,368 @@
+"""Hostile and bad input: one table of cases across the public API and the command line.
+
+Each case names the documented error type and a fragment its message must contain (the
+fragment names the problem: the bad value, the setting, the construct). Every case runs
+against the same small world: a model, its saved state and a few damaged state files,
+and a picture written earlier by the command line. After every case the model's
+parameters and every file's bytes must be exactly as before, and no file may appear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+from autograd_core import DomainError, Value, apply_op, functional, topological_order
+from viz import FormulaError, StepThrough, draw_graph, graph_stats, parse_formula, to_svg
+from viz.cli import main as cli_main
+
+NAN = float("nan")
+
+
+class CliExit(Exception):
+    """The command line returned a non-zero exit code; the message is its stderr."""
+
+    def __init__(self, code: int, stderr: str) -> None:
+        super().__init__(stderr)
+        self.code = code
+
+
+@dataclass
+class World:
+    """What the cases act on; everything under ``folder`` is checked afterwards."""
+
+    folder: Path
+    model: nn.MLP
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def fit(self, X=None, y=None, **options):
+        """``nn.fit`` on the world's model with valid defaults, overridden by the case."""
+        arguments = {
+            "loss": nn.cross_entropy, "optimizer": nn.SGD(self.model, lr=0.5), "epochs": 2,
+            "batch_size": 1, "progress": False, "seed": 0,
+        }
+        arguments.update(options)
+        X = np.array([[0.5, -1.0], [1.0, 2.0], [-0.5, 0.25]]) if X is None else X
+        y = np.array([0, 1, 1]) if y is None else y
+        return nn.fit(self.model, X, y, **arguments)
+
+    def cli(self, *argv: str) -> str:
+        """Run the command line in-process; a non-zero exit raises :class:`CliExit`."""
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = cli_main([str(arg) for arg in argv])
+        if code:
+            raise CliExit(code, stderr.getvalue())
+        return stdout.getvalue()
+
+
+def _write_state_files(folder: Path, model: nn.Module) -> None:
+    model.save(folder / "model.npz")
+    data = (folder / "model.npz").read_bytes()
+    (folder / "truncated.npz").write_bytes(data[: len(data) // 2])
+    corrupted = bytearray(data)
+    # Inside the first member's array data (after the local header and the .npy header):
+    # the zip CRC no longer matches.
+    start = data.index(b"\x93NUMPY") + 130
+    corrupted[start:start + 16] = bytes(16)
+    (folder / "corrupted.npz").write_bytes(bytes(corrupted))
+    nn.MLP(2, [4, 2], seed=1).save(folder / "other_shape.npz")
+    nn.MLP(2, [3, 3, 2], seed=1).save(folder / "other_layers.npz")
+    np.savez(folder / "no_format.npz", **model.state_dict())
+    np.save(folder / "single.npy", np.zeros(3))
+    (folder / "notes.txt").write_text("not a state file\n", encoding="utf-8")
+    future = dict(np.load(folder / "model.npz"))
+    future["__nn_state_format__"] = np.array(99)
+    np.savez(folder / "future.npz", **future)
+    nan_state = {**model.state_dict(), "__nn_state_format__": np.array(1)}
+    nan_state["layers.0.bias"] = np.array([0.0, NAN, 0.0])
+    np.savez(folder / "nan_values.npz", **nan_state)
+    (folder / "picture.svg").write_bytes(b"<svg>an earlier picture</svg>\n")
+
+
+@pytest.fixture
+def world(tmp_path):
+    model = nn.MLP(2, [3, 2], activation="tanh", seed=0)
+    _write_state_files(tmp_path, model)
+    return World(tmp_path, model)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    error: type[BaseException]
+    fragment: str
+    action: object  # World -> Any
+
+
+def formula_case(id, text, fragment, **point):
+    """parse_formula(text), then (if it parses) evaluate it at ``point``."""
+    return Case(id, FormulaError, fragment, lambda w: parse_formula(text).evaluate(point))
+
+
+def cli_case(id, fragment, *argv):
+    """The command line on ``argv``, aimed at the world's existing picture."""
+    return Case(id, CliExit, fragment,
+                lambda w: w.cli(*argv, "--out", w.path("picture.svg")))
+
+
+def tiny_root():
+    x = Value(0.5, "x")
+    return (x * 2).tanh()
+
+
+CASES = [
+    # -- the engine: wrong types, NaN, domains, unknown ops ------------------------------
+    Case("value-from-str", TypeError, "got '1.5' (str)", lambda w: Value("1.5")),
+    Case("value-from-complex", TypeError, "got (1+2j) (complex)", lambda w: Value(1 + 2j)),
+    Case("value-from-bool", TypeError, "got True (bool)", lambda w: Value(True)),
+    Case("value-nan", ValueError, "is NaN", lambda w: Value(NAN)),
+    Case("value-label-not-str", TypeError, "label must be a str; got 7",
+         lambda w: Value(1.0, label=7)),
+    Case("log-of-negative", DomainError, "log: input must be positive, got -1.0",
+         lambda w: Value(-1.0).log()),
+    Case("sqrt-of-negative", DomainError, "sqrt: input must be non-negative, got -4.0",
+         lambda w: Value(-4.0).sqrt()),
+    Case("division-by-zero", DomainError, "division by zero", lambda w: Value(1.0) / 0),
+    Case("negative-base-fractional-power", DomainError, "negative base needs an integer",
+         lambda w: Value(-8.0) ** (1 / 3)),
+    Case("unknown-op", NotImplementedError, "no rule for op 'frobnicate'",
+         lambda w: apply_op("frobnicate", 1.0)),
+    Case("op-arity", ValueError, "op 'add' takes 2 inputs, got 1",
+         lambda w: apply_op("add", 1.0)),
+    Case("add-a-str", TypeError, "got '2' (str)", lambda w: Value(1.0) + "2"),
+    Case("add-an-array", TypeError, "numpy array of shape (3,)",
+         lambda w: Value(1.0) + np.ones(3)),
+    Case("backward-nan-seed", ValueError, "gradient is NaN",
+         lambda w: tiny_root().backward(NAN)),
+    Case("dot-mismatched-lengths", ValueError, "lengths differ (2 and 1)",
+         lambda w: functional.dot([1.0, 2.0], [1.0])),
+    Case("softmax-of-nothing", ValueError, "needs at least one element",
+         lambda w: functional.softmax([])),
+    Case("topological-order-of-int", TypeError, "got 3", lambda w: topological_order(3)),
+    # -- nn: building models ---------------------------------------------------------------
+    Case("unknown-activation", ValueError, "unknown activation 'swish'",
+         lambda w: nn.Neuron(2, "swish")),
+    Case("unknown-hidden-activation", ValueError, "unknown activation 'gelu'",
+         lambda w: nn.MLP(2, [3, 1], activation="gelu")),
+    Case("activation-not-callable", TypeError, "activation must be a name",
+         lambda w: nn.MLP(2, [3, 1], output_activation=3)),
+    Case("zero-inputs", ValueError, "nin must be an int >= 1; got 0",
+         lambda w: nn.Layer(0, 2)),
+    Case("no-layers", ValueError, "nouts must be a non-empty list", lambda w: nn.MLP(2, [])),
+    Case("negative-width", ValueError, "got -1", lambda w: nn.MLP(2, [3, -1])),
+    Case("unknown-init", ValueError, "unknown init 'glorot'",
+         lambda w: nn.MLP(2, [3], init="glorot")),
+    Case("seed-not-int", TypeError, "seed must be an int or None; got '0'",
+         lambda w: nn.MLP(2, [3], seed="0")),
+    # -- nn: calling the model -------------------------------------------------------------
+    Case("too-many-inputs", ValueError, "expected 2 inputs, got 3",
+         lambda w: w.model([1.0, 2.0, 3.0])),
+    Case("input-is-text", TypeError, "got 'ab'", lambda w: w.model("ab")),
+    Case("nan-input", ValueError, "NaN", lambda w: w.model([NAN, 1.0])),
+    # -- nn: optimisers --------------------------------------------------------------------
+    Case("negative-lr", ValueError, "lr must be in [0, inf); got -0.1",
+         lambda w: nn.SGD(w.model, lr=-0.1)),
+    Case("nan-lr", ValueError, "lr must be a finite number; got nan",
+         lambda w: nn.Adam(w.model, lr=NAN)),
+    Case("lr-as-text", ValueError, "lr must be a finite number; got '0.1'",
+         lambda w: nn.SGD(w.model, lr="0.1")),
+    Case("momentum-above-one", ValueError, "momentum must be in [0, 1); got 1.5",
+         lambda w: nn.SGD(w.model, lr=0.1, momentum=1.5)),
+    Case("nesterov-without-momentum", ValueError, "nesterov=True needs momentum > 0",
+         lambda w: nn.SGD(w.model, lr=0.1, nesterov=True)),
+    Case("betas-not-a-pair", ValueError, "betas must be a pair",
+         lambda w: nn.Adam(w.model, betas=(0.9,))),
+    Case("zero-eps", ValueError, "eps must be in (0, inf); got 0",
+         lambda w: nn.Adam(w.model, eps=0)),
+    Case("no-parameters", ValueError, "empty parameter list", lambda w: nn.SGD([], lr=0.1)),
+    Case("parameters-not-values", TypeError, "parameters must be Values; got 1.0",
+         lambda w: nn.SGD([1.0, 2.0], lr=0.1)),
+    Case("lr-set-negative-later", ValueError, "lr must be in [0, inf); got -1",
+         lambda w: setattr(nn.SGD(w.model, lr=0.1), "lr", -1)),
+    # -- nn: losses ------------------------------------------------------------------------
+    Case("batch-size-mismatch", ValueError, "2 outputs but 3 targets",
+         lambda w: nn.cross_entropy([[1.0, 2.0], [3.0, 4.0]], [0, 1, 0])),
+    Case("class-out-of-range", ValueError, "target 5 is outside the classes 0..1",
+         lambda w: nn.cross_entropy([1.0, 2.0], 5)),
+    Case("class-not-an-index", ValueError, "target 0.5 is not a class index",
+         lambda w: nn.cross_entropy([1.0, 2.0], 0.5)),
+    Case("nan-logit", ValueError, "NaN", lambda w: nn.cross_entropy([NAN, 1.0], 1)),
+    Case("probability-above-one", ValueError, "1.5",
+         lambda w: nn.binary_cross_entropy(Value(1.5), 1)),
+    Case("bce-target-two", ValueError, "target 2 is not one of [0.0, 1.0]",
+         lambda w: nn.binary_cross_entropy_with_logits(Value(0.3), 2)),
+    Case("hinge-target-zero", ValueError, "target 0 is not one of [-1.0, 1.0]",
+         lambda w: nn.hinge_loss(Value(0.3), 0)),
+    Case("mse-shapes", ValueError, "outputs (2) and targets (1) have different shapes",
+         lambda w: nn.mse_loss([1.0, 2.0], [1.0])),
+    Case("unknown-reduction", ValueError, "unknown reduction 'avg'",
+         lambda w: nn.mse_loss(1.0, 1.0, reduction="avg")),
+    # -- nn: fit (the model must not have moved) --------------------------------------------
+    Case("fit-nan-in-a-late-row", ValueError, "X holds NaN or infinite values (row 2: [nan, 0.25])",
+         lambda w: w.fit(X=np.array([[0.5, -1.0], [1.0, 2.0], [NAN, 0.25]]), seed=None)),
+    Case("fit-nan-in-validation", ValueError, "fit validation: X holds NaN",
+         lambda w: w.fit(validation=(np.array([[NAN, 1.0]]), np.array([1])))),
+    Case("fit-rows-mismatch", ValueError, "X has 3 rows but y has shape (2,)",
+         lambda w: w.fit(y=np.array([0, 1]))),
+    Case("fit-label-outside-classes", ValueError, "label 2 is outside the classes 0..1",
+         lambda w: w.fit(y=np.array([0, 1, 2]))),
+    Case("fit-text-labels", ValueError, "labels must be numbers",
+         lambda w: w.fit(y=np.array(["a", "b", "c"]))),
+    Case("fit-zero-epochs", ValueError, "epochs must be an int >= 1; got 0",
+         lambda w: w.fit(epochs=0)),
+    Case("fit-zero-batch", ValueError, "batch_size must be an int >= 1; got 0",
+         lambda w: w.fit(batch_size=0)),
+    Case("fit-unknown-engine", ValueError, "unknown engine 'turbo'",
+         lambda w: w.fit(engine="turbo")),
+    Case("fit-optimizer-not-an-optimizer", TypeError, "optimizer must be an nn Optimizer",
+         lambda w: w.fit(optimizer="sgd")),
+    Case("fit-wrong-width", ValueError, "X has 3 features per sample but the model takes nin=2",
+         lambda w: w.fit(X=np.ones((3, 3)))),
+    # -- nn: state, in memory and in files --------------------------------------------------
+    Case("state-wrong-shape", ValueError, "key 'layers.0.weight': expected shape (3, 2)",
+         lambda w: w.model.load_state_dict(
+             {**w.model.state_dict(), "layers.0.weight": np.zeros((2, 3))})),
+    Case("state-nan", ValueError, "key 'layers.1.bias': holds NaN",
+         lambda w: w.model.load_state_dict(
+             {**w.model.state_dict(), "layers.1.bias": np.array([0.0, NAN])})),
+    Case("state-missing-key", ValueError, "missing key 'layers.1.bias'",
+         lambda w: w.model.load_state_dict(
+             {k: v for k, v in w.model.state_dict().items() if k != "layers.1.bias"})),
+    Case("state-unexpected-key", ValueError, "unexpected key 'layers.2.weight'",
+         lambda w: w.model.load_state_dict(
+             {**w.model.state_dict(), "layers.2.weight": np.zeros((1, 2))})),
+    Case("state-not-a-mapping", TypeError, "takes a mapping of arrays",
+         lambda w: w.model.load_state_dict([("layers.0.weight", np.zeros((3, 2)))])),
+    Case("file-truncated", ValueError, "is not a state file",
+         lambda w: w.model.load(w.path("truncated.npz"))),
+    Case("file-corrupted", ValueError, "the file is corrupted",
+         lambda w: w.model.load(w.path("corrupted.npz"))),
+    Case("file-other-shape", ValueError, "expected shape (3, 2), got (4, 2)",
+         lambda w: w.model.load(w.path("other_shape.npz"))),
+    Case("file-other-layers", ValueError, "layers.2",
+         lambda w: w.model.load(w.path("other_layers.npz"))),
+    Case("file-without-format", ValueError, "no '__nn_state_format__' entry",
+         lambda w: w.model.load(w.path("no_format.npz"))),
+    Case("file-single-array", ValueError, "holds a single array",
+         lambda w: w.model.load(w.path("single.npy"))),
+    Case("file-text", ValueError, "is not a state file",
+         lambda w: w.model.load(w.path("notes.txt"))),
+    Case("file-future-format", ValueError, "unsupported state format",
+         lambda w: w.model.load(w.path("future.npz"))),
+    Case("file-nan-values", ValueError, "holds NaN",
+         lambda w: w.model.load(w.path("nan_values.npz"))),
+    Case("file-missing", FileNotFoundError, "nowhere.npz",
+         lambda w: w.model.load(w.path("nowhere.npz"))),
+    # -- viz -------------------------------------------------------------------------------
+    Case("draw-a-str", TypeError, "expected the graph's root Value; got 'x'",
+         lambda w: draw_graph("x")),
+    Case("draw-unknown-mode", ValueError, "mode must be one of ['forward', 'backward']",
+         lambda w: draw_graph(tiny_root(), mode="sideways")),
+    Case("draw-precision", ValueError, "precision must be an int from 0 to 12; got 99",
+         lambda w: draw_graph(tiny_root(), precision=99)),
+    Case("draw-model-output-list", TypeError, "got [",
+         lambda w: draw_graph(w.model([0.5, 1.0]))),
+    Case("svg-options-on-digraph", TypeError, "apply to a root Value, not a Digraph",
+         lambda w: to_svg(draw_graph(tiny_root()), mode="backward")),
+    Case("step-through-a-number", TypeError, "takes the root Value; got 3.0",
+         lambda w: StepThrough(3.0)),
+    Case("stats-of-none", TypeError, "got None", lambda w: graph_stats(None)),
+    # -- formulas: never evaluated as Python -----------------------------------------------
+    formula_case("formula-attribute", "x.__class__", "attribute access", x=1.0),
+    formula_case("formula-import", "__import__('os').system('true')",
+                 "only functions can be called; attribute access"),
+    formula_case("formula-dunder-call", "__import__('os')", "unknown function '__import__'"),
+    formula_case("formula-dunder-name", "__builtins__", "name '__builtins__'"),
+    formula_case("formula-private-name", "_x + 1", "must not start with '_'"),
+    formula_case("formula-lambda", "lambda x: x", "lambda"),
+    formula_case("formula-lambda-call", "(lambda: 0)()", "only functions can be called; lambda"),
+    formula_case("formula-comprehension", "[x for x in y]", "comprehensions"),
+    formula_case("formula-generator", "sum(x for x in y)", "generator expressions"),
+    formula_case("formula-walrus", "(y := 2) + y", "assignment (':=')"),
+    formula_case("formula-subscript", "x[0]", "subscripts", x=1.0),
+    formula_case("formula-string", "'rm -rf'", "constants must be real numbers"),
+    formula_case("formula-fstring", "f'{x}'", "f-strings"),
+    formula_case("formula-bool", "True + 1", "True"),
+    formula_case("formula-complex", "1j * x", "1j"),
+    formula_case("formula-keyword", "exp(x=1)", "takes no keyword arguments"),
+    formula_case("formula-unknown-function", "eval('1')", "unknown function 'eval'"),
+    formula_case("formula-floor-div", "x // 2", "operator '//'", x=1.0),
+    formula_case("formula-huge-power", "9**9**9", "not finite"),
+    formula_case("formula-huge-exponent", "x ** 10000", "not finite", x=2.0),
+    formula_case("formula-huge-literal", "1" + "0" * 400, "too large for a float"),
+    formula_case("formula-inf-literal", "1e400 * x", "not finite", x=1.0),
+    formula_case("formula-exp-overflow", "exp(x)", "not finite", x=1000.0),
+    formula_case("formula-deep-unary", "-" * 3000 + "x", "nested too deeply", x=1.0),
+    formula_case("formula-deep-parentheses", "(" * 300 + "x" + ")" * 300,
+                 "too many nested parentheses", x=1.0),
+    formula_case("formula-long-sum", "+".join(["x"] * 4500), "nested too deeply", x=1.0),
+    formula_case("formula-too-long", "x" * 10_001, "10001 characters long"),
+    formula_case("formula-non-ascii-operator", "x ÷ y", "invalid character '÷'"),
+    formula_case("formula-emoji", "🔥(x)", "invalid character"),
+    formula_case("formula-bidi-control", "x\u202e + 1", "non-printable character U+202E"),
+    formula_case("formula-null-byte", "x\x00", "null bytes"),
+    formula_case("formula-empty", "  \n ", "the formula is empty"),
+    formula_case("formula-log-domain", "log(x)", "log: input must be positive", x=-1.0),
+    formula_case("formula-missing-value", "x * y", "no value for variable 'y'", x=1.0),
+    formula_case("formula-unknown-variable", "x", "unknown variable 'z'", x=1.0, z=2.0),
+    formula_case("formula-nan-value", "x", "must be finite", x=NAN),
+    formula_case("formula-text-value", "x", "must be a real number; got '1'", x="1"),
+    Case("formula-bytes", TypeError, "a formula must be a str; got b'x'",
+         lambda w: parse_formula(b"x")),
+    # -- the command line: exit code 2, one line, the old picture untouched ----------------
+    cli_case("cli-attribute", "attribute access", "graph", "x.real", "--at", "x=1"),
+    cli_case("cli-import", "unknown function '__import__'", "graph", "__import__('os')"),
+    cli_case("cli-lambda", "lambda", "graph", "(lambda: 1)()"),
+    cli_case("cli-comprehension", "comprehensions", "graph", "[x for x in y]"),
+    cli_case("cli-huge-power", "not finite", "graph", "x**9**9", "--at", "x=2"),
+    cli_case("cli-deep-nesting", "nested too deeply", "graph", "0" + "-" * 3000 + "x",
+             "--at", "x=1"),
+    cli_case("cli-non-ascii", "invalid character '÷'", "graph", "x ÷ 2", "--at", "x=1"),
+    cli_case("cli-value-not-a-number", "'abc' is not a number", "graph", "x", "--at", "x=abc"),
+    cli_case("cli-nan-value", "must be finite; got 'nan'", "graph", "x", "--at", "x=nan"),
+    cli_case("cli-missing-value", "no value for 'w'; add --at w=...", "graph", "x*w",
+             "--at", "x=1"),
+    cli_case("cli-assignment-syntax", "expects NAME=VALUE", "graph", "x", "--at", "x"),
+    cli_case("cli-twice", "gives 'x' twice", "graph", "x", "--at", "x=1", "x=2"),
+    cli_case("cli-format", "invalid choice: 'gif'", "graph", "x", "--at", "x=1",
+             "--format", "gif"),
+    cli_case("cli-precision", "precision must be an int from 0 to 12; got 99", "graph", "x",
+             "--at", "x=1", "--precision", "99"),
+    cli_case("cli-unknown-command", "invalid choice: 'paint'", "paint"),
+]
+
+
+def snapshot(world: World) -> tuple[dict, dict]:
+    state = {key: array.tobytes() for key, array in world.model.state_dict().items()}
+    files = {path.name: path.read_bytes() for path in sorted(world.folder.iterdir())}
+    return state, files
+
+
+def test_the_table_is_large_and_its_ids_unique():
+    ids = [case.id for case in CASES]
+    assert len(ids) >= 40 and len(set(ids)) == len(ids)
+    assert sum(case.error is CliExit for case in CASES) >= 10
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(case, world):
+    before = snapshot(world)
+    with pytest.raises(case.error) as info:
+        case.action(world)
+    message = str(info.value)
+    assert case.fragment in message, f"{message!r} does not name the problem"
+    if case.error is CliExit:
+        assert info.value.code == 2
+        assert message.startswith("python -m viz: error: ") and message.count("\n") == 1
+    assert snapshot(world) == before, "the model or a file changed"
+    assert all(math.isfinite(p.data) for p in world.model.parameters())
