@@ -1,9 +1,10 @@
 """Reproducible speed comparison: our engine against micrograd, numpy and PyTorch.
 
 ``python benchmarks/run.py`` (or ``make bench``) first sets up its own virtual
-environment in ``benchmarks/.venv`` with the peers (micrograd 0.1.0, numpy and, if it
-installs, the CPU build of PyTorch), then runs every (workload, engine) pair in a
-fresh process and prints a Markdown table of medians and same-run ratios.
+environment in ``benchmarks/.venv`` with the peers (micrograd 0.1.0, numpy and, if
+pip finds a local wheel of it, the CPU build of PyTorch), then runs every (workload,
+engine) pair in a fresh process and prints a Markdown table of medians and same-run
+ratios.
 
 Options:
     --quick         fewer repeats (a smoke run, numbers are noisy)
@@ -44,10 +45,14 @@ def ensure_environment(with_torch: bool) -> bool:
     if not with_torch:
         return False
     if not _importable("torch"):
-        print(f"installing {TORCH} (CPU) ...", file=sys.stderr)
-        done = subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", TORCH])
-        if done.returncode != 0:
-            print("PyTorch did not install; its rows are skipped", file=sys.stderr)
+        # Only a wheel pip finds locally (a CPU build, through its find-links): from
+        # the index, pip would pull the multi-gigabyte CUDA build. Then its small
+        # pure-Python dependencies, which may come from the index.
+        print(f"installing {TORCH} from a local wheel, if there is one ...", file=sys.stderr)
+        pip = [VENV_PYTHON, "-m", "pip", "install", "-q"]
+        local = subprocess.run([*pip, "--no-index", "--no-deps", TORCH], capture_output=True)
+        if local.returncode != 0 or subprocess.run([*pip, TORCH]).returncode != 0:
+            print("no local PyTorch wheel; its rows are skipped", file=sys.stderr)
             return False
     return True
 
