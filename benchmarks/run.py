@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> str:
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
 
     # W3
-    w3_engines = ["micrograd", "eager", f"eager{NO_GC}", "replay", "numpy"]
+    w3_engines = ["micrograd", "eager", f"eager{NO_GC}", "fit", "replay", "numpy"]
     w3_engines += ["torch"] if torch else []
     w3 = {}
     for engine in w3_engines:
