@@ -29,8 +29,10 @@ test: setup
 lint: setup
 	$(BIN)/ruff check autograd_core nn viz tests benchmarks
 
-bench: setup
-	$(PY) benchmarks/run.py
+# The benchmark sets up its own environment (benchmarks/.venv, with the peers).
+bench:
+	@mkdir -p benchmarks/results
+	$(PYTHON) benchmarks/run.py --output benchmarks/results/latest.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 import os
 import sys
 import threading
@@ -242,18 +241,9 @@ _new_value = object.__new__
 # table once and shared by every node (no call, no allocation per node).
 _CONSTANT_LOCAL_OPS = ("add", "sub", "neg")
 
-# The same functions on floats, without the cost of calling a slot wrapper.
-_FASTER_FORWARD = {
-    float.__add__: operator.add,
-    float.__sub__: operator.sub,
-    float.__mul__: operator.mul,
-    float.__neg__: operator.neg,
-}
-
-
 def _hot_functions(rule: Rule) -> tuple[Callable, Callable, tuple | None]:
     """The rule's forward and local functions for the hot path, and its shared locals."""
-    forward = _FASTER_FORWARD.get(rule.forward, rule.forward)
+    forward = rule.forward
     shared = None
     if rule.name in _CONSTANT_LOCAL_OPS:
         shared = rule.local(*(0.5,) * rule.arity, 0.5)

@@ -19,6 +19,7 @@ backend by type. Each rule's docstring is the human-readable text of its maths;
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -192,7 +193,7 @@ def _add_local(x, y, out):
     return (1.0, 1.0)
 
 
-register("add", 2, float.__add__, np.add, _add_local, symbol="+")
+register("add", 2, operator.add, np.add, _add_local, symbol="+")
 
 
 def _sub_local(x, y, out):
@@ -200,7 +201,7 @@ def _sub_local(x, y, out):
     return (1.0, -1.0)
 
 
-register("sub", 2, float.__sub__, np.subtract, _sub_local, symbol="-")
+register("sub", 2, operator.sub, np.subtract, _sub_local, symbol="-")
 
 
 def _mul_local(x, y, out):
@@ -208,7 +209,7 @@ def _mul_local(x, y, out):
     return (y, x)
 
 
-register("mul", 2, float.__mul__, np.multiply, _mul_local, symbol="*")
+register("mul", 2, operator.mul, np.multiply, _mul_local, symbol="*")
 
 
 def _div_forward(x: float, y: float) -> float:
@@ -278,7 +279,7 @@ def _neg_local(x, out):
     return (-1.0,)
 
 
-register("neg", 1, float.__neg__, np.negative, _neg_local, symbol="-")
+register("neg", 1, operator.neg, np.negative, _neg_local, symbol="-")
 
 
 def _float_pow(x: float, exponent: float) -> float:

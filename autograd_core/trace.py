@@ -100,8 +100,7 @@ class _Scatter:
 
     def __init__(self, rows: Sequence[int]) -> None:
         rows_array = np.asarray(rows, dtype=np.intp)
-        unique, first = np.unique(rows_array, return_index=True)
-        if len(unique) == len(rows_array):
+        if len(np.unique(rows_array)) == len(rows_array):
             self.rows = _index(rows_array.tolist())
             self.order = None
             return

@@ -1,9 +1,10 @@
 """Reproducible speed comparison: our engine against micrograd, numpy and PyTorch.
 
 ``python benchmarks/run.py`` (or ``make bench``) first sets up its own virtual
-environment in ``benchmarks/.venv`` with the peers (micrograd 0.1.0, numpy and, if it
-installs, the CPU build of PyTorch), then runs every (workload, engine) pair in a
-fresh process and prints a Markdown table of medians and same-run ratios.
+environment in ``benchmarks/.venv`` with the peers (micrograd 0.1.0, numpy and, if
+pip finds a local wheel of it, the CPU build of PyTorch), then runs every (workload,
+engine) pair in a fresh process and prints a Markdown table of medians and same-run
+ratios.
 
 Options:
     --quick         fewer repeats (a smoke run, numbers are noisy)
@@ -25,7 +26,7 @@ import venv
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 VENV_PYTHON = os.path.join(VENV, "bin", "python")
-PEERS = ["micrograd==0.1.0", "numpy"]
+PEERS = ["micrograd==0.1.0", "numpy", "tqdm"]  # tqdm: imported by our nn
 TORCH = "torch==2.13.0"
 NO_GC = "+gc-paused"  # the workers' suffix for "cyclic garbage collector paused"
 
@@ -39,15 +40,19 @@ def ensure_environment(with_torch: bool) -> bool:
     if not os.path.exists(VENV_PYTHON):
         print("creating benchmarks/.venv ...", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if not _importable("micrograd") or not _importable("numpy"):
+    if not all(_importable(name.split("=")[0]) for name in PEERS):
         subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", *PEERS], check=True)
     if not with_torch:
         return False
     if not _importable("torch"):
-        print(f"installing {TORCH} (CPU) ...", file=sys.stderr)
-        done = subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", TORCH])
-        if done.returncode != 0:
-            print("PyTorch did not install; its rows are skipped", file=sys.stderr)
+        # Only a wheel pip finds locally (a CPU build, through its find-links): from
+        # the index, pip would pull the multi-gigabyte CUDA build. Then its small
+        # pure-Python dependencies, which may come from the index.
+        print(f"installing {TORCH} from a local wheel, if there is one ...", file=sys.stderr)
+        pip = [VENV_PYTHON, "-m", "pip", "install", "-q"]
+        local = subprocess.run([*pip, "--no-index", "--no-deps", TORCH], capture_output=True)
+        if local.returncode != 0 or subprocess.run([*pip, TORCH]).returncode != 0:
+            print("no local PyTorch wheel; its rows are skipped", file=sys.stderr)
             return False
     return True
 
@@ -166,7 +171,7 @@ def run(args: argparse.Namespace) -> str:
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
 
     # W3
-    w3_engines = ["micrograd", "eager", f"eager{NO_GC}", "replay", "numpy"]
+    w3_engines = ["micrograd", "eager", f"eager{NO_GC}", "fit", "replay", "numpy"]
     w3_engines += ["torch"] if torch else []
     w3 = {}
     for engine in w3_engines:

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import tracemalloc
+from typing import Any
 
 import numpy as np
 
@@ -199,40 +200,42 @@ def initial_weights(sizes: list[int], seed: int = 1337) -> list[tuple[np.ndarray
     ]
 
 
-class ScalarMLP:
-    """A micrograd-style MLP over any scalar type: relu hidden layers, linear output.
+def build_mlp(engine: str, weights) -> Any:
+    """The engine's own MLP (relu hidden layers, linear output) with the shared weights.
 
-    Each neuron is ``sum(w_i x_i) + b``: for our engine one variadic ``sum`` node
-    (as nn's neurons build it), for micrograd its own ``sum(..., b)`` chain.
+    Ours is ``nn.MLP`` (each neuron one variadic ``sum`` node); micrograd's is
+    ``micrograd.nn.MLP`` (each neuron a chain of ``+`` nodes).
     """
+    sizes = [weights[0][0].shape[1]] + [W.shape[0] for W, _ in weights]
+    if engine == "micrograd":
+        import micrograd_ext  # noqa: F401  (exp, tanh, log for the losses)
+        from micrograd.nn import MLP
 
-    def __init__(self, make, weights, engine: str) -> None:
-        self.layers = [
-            ([[make(float(w)) for w in row] for row in W], [make(float(v)) for v in b])
-            for W, b in weights
-        ]
-        self.engine = engine
-        if engine == "eager":
-            from autograd_core.functional import vsum
+        model = MLP(sizes[0], sizes[1:])
+        values = [v for W, b in weights for row, bias in zip(W, b) for v in (*row, bias)]
+        for p, value in zip(model.parameters(), values):
+            p.data = float(value)
+        return model
+    import nn
 
-            self.total = lambda terms, bias: vsum([*terms, bias])
-        else:
-            self.total = lambda terms, bias: sum(terms, bias)
+    model = nn.MLP(sizes[0], sizes[1:], activation="relu", output_activation="linear")
+    model.load_state_dict(
+        {
+            key: array
+            for i, (W, b) in enumerate(weights)
+            for key, array in ((f"layers.{i}.weight", W), (f"layers.{i}.bias", b))
+        }
+    )
+    return model
 
-    def parameters(self) -> list:
-        return [p for W, b in self.layers for row, bias in zip(W, b) for p in (*row, bias)]
 
-    def __call__(self, x: list) -> list:
-        last = len(self.layers) - 1
-        for index, (W, b) in enumerate(self.layers):
-            x = [self.total([w * xi for w, xi in zip(row, x)], bias) for row, bias in zip(W, b)]
-            if index < last:
-                x = [v.relu() for v in x]
-        return x
+def score_of(output: Any) -> Any:
+    """The one output of a model: nn returns a list, micrograd the Value itself."""
+    return output[0] if isinstance(output, list) else output
 
 
 def _demo_loss_scalar(model, X, y, make):
-    scores = [model([make(float(v)) for v in row])[0] for row in X]
+    scores = [score_of(model([make(float(v)) for v in row])) for row in X]
     losses = [(1 + -float(yi) * score).relu() for yi, score in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = ALPHA * sum(p * p for p in model.parameters())
@@ -249,13 +252,12 @@ def w3(engine: str, repeats: int) -> dict:
     steps = 100 if repeats <= 0 else repeats  # repeats > 0: time only that many steps
     if engine in ("micrograd", "eager"):
         make = scalar_type(engine)
-        constant = make if engine == "micrograd" else float
-        model = ScalarMLP(make, weights, engine)
+        model = build_mlp(engine, weights)
         params = model.parameters()
         times = []
         for k in range(steps):
             start = clock()
-            loss = _demo_loss_scalar(model, X, y, constant)
+            loss = _demo_loss_scalar(model, X, y, make)
             for p in params:
                 p.grad = 0.0
             loss.backward()
@@ -263,7 +265,9 @@ def w3(engine: str, repeats: int) -> dict:
             for p in params:
                 p.data -= rate * p.grad
             times.append(clock() - start)
-        scores = np.array([model([constant(float(v)) for v in row])[0].data for row in X])
+        scores = np.array([score_of(model([make(float(v)) for v in row])).data for row in X])
+    elif engine == "fit":
+        times, scores = _w3_fit(weights, X, y, steps)
     elif engine == "replay":
         times, scores = _w3_replay(weights, X, y, steps)
     elif engine == "numpy":
@@ -279,12 +283,35 @@ def w3(engine: str, repeats: int) -> dict:
     }
 
 
+def _w3_fit(weights, X, y, steps):
+    """The same demo through the library's own training loop, ``nn.fit`` (eager engine).
+
+    ``fit`` pauses the cyclic garbage collector while a batch's graph is alive, which
+    is the difference from the hand-written eager loop above.
+    """
+    import nn
+
+    model = build_mlp("eager", weights)
+    stamps = [clock()]
+
+    def record(epoch, history):
+        stamps.append(clock())
+
+    optimizer = nn.SGD(model.parameters(), lr=1.0)
+    schedule = nn.LinearDecay(optimizer, start=1.0, end=0.1, total_steps=100)
+    nn.fit(model, X, y, loss=nn.hinge_loss, optimizer=optimizer, epochs=steps,
+           batch_size=len(X), regularizer=lambda m: nn.l2(m, ALPHA), scheduler=schedule,
+           progress=False, callback=record, seed=0)
+    times = [b - a for a, b in zip(stamps, stamps[1:])]
+    scores = np.array([score_of(model([float(v) for v in row])).data for row in X])
+    return times, scores
+
+
 def _w3_replay(weights, X, y, steps):
-    from autograd_core import Value
     from autograd_core.functional import vsum
     from autograd_core.trace import trace
 
-    model = ScalarMLP(Value, weights, "eager")
+    model = build_mlp("eager", weights)
     params = model.parameters()
     per_sample = trace(
         lambda v: (1 + -v[2] * model(v[:2])[0]).relu(), [*X[0], y[0]], params=params
@@ -385,19 +412,17 @@ def w4(engine: str, repeats: int) -> dict:
     target = 3
     if engine in ("micrograd", "eager"):
         make = scalar_type(engine)
-        constant = make if engine == "micrograd" else float
-        model = ScalarMLP(make, weights, engine)
+        model = build_mlp(engine, weights)
 
         def step() -> float:
-            loss = _scalar_cross_entropy(model([constant(float(v)) for v in x]), target)
+            loss = _scalar_cross_entropy(model([make(float(v)) for v in x]), target)
             loss.backward()
             return loss.data
 
     elif engine == "replay":
-        from autograd_core import Value
         from autograd_core.trace import trace
 
-        model = ScalarMLP(Value, weights, "eager")
+        model = build_mlp("eager", weights)
         traced = trace(
             lambda v: _scalar_cross_entropy(model(v), target), list(x), params=model.parameters()
         )
