@@ -14,9 +14,11 @@ def _prefix(owner: str) -> str:
 
 def check_int(value: Any, name: str, *, minimum: int = 1, owner: str = "") -> int:
     """``value`` as an int if it is one (not a bool) and at least ``minimum``."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
-            or value < minimum):
-        raise ValueError(f"{_prefix(owner)}{name} must be an int >= {minimum}; got {value!r}")
+    message = f"{_prefix(owner)}{name} must be an int >= {minimum}; got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(message)
+    if value < minimum:
+        raise ValueError(message)
     return int(value)
 
 
@@ -27,8 +29,9 @@ def check_real(value: Any, name: str, *, low: float = 0.0, high: float | None = 
     The interval is ``[low, high)`` by default; ``low_open``/``high_open`` choose the
     ends and ``high=None`` means no upper bound.
     """
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
-            or not math.isfinite(value)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{_prefix(owner)}{name} must be a finite number; got {value!r}")
+    if not math.isfinite(value):
         raise ValueError(f"{_prefix(owner)}{name} must be a finite number; got {value!r}")
     below = value <= low if low_open else value < low
     above = high is not None and (value >= high if high_open else value > high)

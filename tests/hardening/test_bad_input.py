@@ -180,7 +180,7 @@ CASES = [
          lambda w: nn.SGD(w.model, lr=-0.1)),
     Case("nan-lr", ValueError, "lr must be a finite number; got nan",
          lambda w: nn.Adam(w.model, lr=NAN)),
-    Case("lr-as-text", ValueError, "lr must be a finite number; got '0.1'",
+    Case("lr-as-text", TypeError, "lr must be a finite number; got '0.1'",
          lambda w: nn.SGD(w.model, lr="0.1")),
     Case("momentum-above-one", ValueError, "momentum must be in [0, 1); got 1.5",
          lambda w: nn.SGD(w.model, lr=0.1, momentum=1.5)),

@@ -27,17 +27,27 @@ def _switch_often():
     sys.setswitchinterval(interval)
 
 
-def make_run(seed: int, engine: str = "eager", log: list | None = None):
-    """A training run (closure) and where its results go; epochs end up in ``log``."""
+def make_run(seed: int, engine: str = "eager", log: list | None = None,
+             epoch_barrier: threading.Barrier | None = None):
+    """A training run (closure) and where its results go; epochs end up in ``log``.
+
+    With ``epoch_barrier``, each epoch's end waits for the other run's, so two runs
+    overlap for certain however fast an epoch is (the batches inside still race).
+    """
     X, y = nn.make_blobs(30, centers=[[-1, 0], [1, 0.5], [0, -1]], cluster_std=0.6, seed=seed)
     model = nn.MLP(2, [6, 3], activation="tanh", seed=seed)
     results = {}
     log = [] if log is None else log
 
+    def end_of_epoch(epoch, _history) -> None:
+        log.append((seed, epoch))
+        if epoch_barrier is not None:
+            epoch_barrier.wait(timeout=30)
+
     def run():
         history = nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=nn.Adam(model, lr=0.05),
                          epochs=6, batch_size=5, seed=seed, progress=False, engine=engine,
-                         callback=lambda epoch, _: log.append((seed, epoch)))
+                         callback=end_of_epoch)
         results["history"] = history
         results["state"] = {key: array.tobytes() for key, array in model.state_dict().items()}
 
@@ -83,8 +93,9 @@ def test_two_models_trained_at_once_match_training_them_one_after_another(engine
     first_alone, second_alone = alone(1, engine), alone(2, engine)
     assert first_alone["history"].loss != second_alone["history"].loss
     log: list = []
-    first, first_results = make_run(1, engine, log)
-    second, second_results = make_run(2, engine, log)
+    epochs_together = threading.Barrier(2)
+    first, first_results = make_run(1, engine, log, epochs_together)
+    second, second_results = make_run(2, engine, log, epochs_together)
     run_in_threads(first, second)
     # The runs really overlapped: each finished an epoch while the other was mid-way.
     finished = [seed for seed, _ in log]

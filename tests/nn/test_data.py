@@ -105,7 +105,7 @@ def test_minibatches_cover_every_sample_once():
     assert again == [b.tolist() for _, b in batches]
 
 
-@pytest.mark.parametrize("size", [0, -1, 2.5])
-def test_bad_batch_size_fails_before_any_batch(size):
-    with pytest.raises(ValueError, match="batch_size"):
+@pytest.mark.parametrize(("size", "error"), [(0, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_bad_batch_size_fails_before_any_batch(size, error):
+    with pytest.raises(error, match="batch_size"):
         nn.minibatches(np.zeros((4, 2)), np.zeros(4), size)
