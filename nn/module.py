@@ -9,13 +9,14 @@ are stable from run to run. State is exported PyTorch-style: a layer's weights a
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from autograd_core import Value
+
+from .files import atomic_write
 
 __all__ = ["Module"]
 
@@ -26,12 +27,6 @@ STATE_FORMAT_VERSION = 1
 # dtype check) and room for a .npy header (numpy refuses headers above 10,000 bytes).
 _MAX_ITEM_BYTES = 16
 _NPY_HEADER_ROOM = 65_536
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _join(prefix: str, name: str) -> str:
@@ -208,24 +203,9 @@ class Module:
         The file is written beside ``path`` under a temporary name and then moved over
         it with ``os.replace``, so a failed save leaves any old file intact.
         """
-        target = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(target))
         arrays = {STATE_FORMAT_KEY: np.array(STATE_FORMAT_VERSION)}
         arrays.update(self.state_dict())
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
-        try:
-            # mkstemp makes the file private (0600); give it the mode a plain open() would.
-            os.chmod(temporary, 0o666 & ~_umask())
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **arrays)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        atomic_write(path, lambda stream: np.savez(stream, **arrays))
 
     def load(self, path: str | os.PathLike) -> Module:
         """Read a file written by ``save`` into this module and return the module.

@@ -6,8 +6,10 @@ import math
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
+from typing import Any
+
+from nn.files import atomic_write as _atomic_write
 
 __all__ = ["run_graphviz", "format_number", "atomic_write", "FORMATS"]
 
@@ -84,17 +86,11 @@ def format_number(x: float, precision: int) -> str:
     return f"{x:.{precision}f}"
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no half file."""
+def atomic_write(path: str | os.PathLike, data: Any) -> Path:
+    """Write ``data`` to ``path`` all at once, creating the folder if needed.
+
+    See ``nn.files.atomic_write``: a failure leaves no half file and no temporary.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return _atomic_write(target, data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from autograd_core import Value
 
@@ -58,7 +59,7 @@ def run_demo(out_dir: str | os.PathLike = "out", steps: int = 100, seed: int = 1
 
     written: list[Path] = []
 
-    def save(name: str, data: str | bytes) -> None:
+    def save(name: str, data: Any) -> None:
         written.append(atomic_write(out / name, data))
 
     neuron_output = _one_neuron(model, X)
@@ -75,12 +76,7 @@ def run_demo(out_dir: str | os.PathLike = "out", steps: int = 100, seed: int = 1
         ("decision_boundary.png", plot_decision_boundary(model, X, y)),
         ("loss.png", plot_history(history, title="Moons MLP")),
     ):
-        path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{name}.tmp.png")
-        figure.savefig(temporary)
-        os.replace(temporary, path)
-        written.append(path)
+        save(name, lambda stream, figure=figure: figure.savefig(stream, format="png"))
     print("wrote:")
     for path in written:
         print(f"  {path}")
