@@ -117,17 +117,72 @@ class _Scatter:
             target[self.rows] += np.add.reduceat(contributions[self.order], self.starts, axis=0)
 
 
-class _OpGroup:
-    """Nodes of one depth with one op and the same attrs: one numpy call per pass."""
+class _ParamView:
+    """Some parameters as an array of a fixed shape: read from ``theta``, added into grads.
 
-    def __init__(self, rule: Rule, attrs: tuple, out_rows: slice, parent_rows: list) -> None:
+    A dense layer's weights are evenly spaced runs of consecutive parameters (a neuron's
+    weights, then its bias), so they are usually a view of ``theta`` (no copy, and the
+    gradient is added in place); other index patterns are gathered and scattered.
+    """
+
+    def __init__(self, ids: Any, num_params: int) -> None:
+        ids = np.asarray(ids, dtype=np.intp)
+        self.ids = ids
+        self.window: tuple | None = None  # (slice, reshaped shape, columns kept) of a view
+        if ids.ndim == 1:
+            steps = np.diff(ids)
+            if len(ids) and np.all(steps == (steps[0] if len(steps) else 1)) and ids[0] >= 0:
+                step = int(steps[0]) if len(steps) else 1
+                if step > 0:
+                    self.window = (slice(ids[0], ids[-1] + 1, step), None, None)
+        elif ids.ndim == 2 and ids.size:
+            k, m = ids.shape
+            start = int(ids[0, 0])
+            stride = int(ids[1, 0]) - start if k > 1 else m
+            regular = start + stride * np.arange(k)[:, None] + np.arange(m)[None, :]
+            if stride >= m and start + k * stride <= num_params and np.array_equal(ids, regular):
+                self.window = (slice(start, start + k * stride), (k, stride), m)
+        if self.window is None:
+            self.scatter = _Scatter(ids.ravel().tolist())
+
+    def read(self, theta: np.ndarray) -> np.ndarray:
+        """The parameters from ``theta`` (a view when the pattern allows; do not write it)."""
+        if self.window is None:
+            return theta[self.ids]
+        part, shape, columns = self.window
+        if shape is None:
+            return theta[part]
+        return theta[part].reshape(shape)[:, :columns]
+
+    def add(self, grads: np.ndarray, contribution: np.ndarray) -> None:
+        """Add ``contribution`` (shaped like the ids) into ``grads`` at the ids."""
+        if self.window is None:
+            self.scatter.add(grads, contribution.ravel())
+        else:
+            target = self.read(grads)
+            target += contribution
+
+
+class _OpGroup:
+    """Nodes of one depth with one op and the same attrs: one numpy call per pass.
+
+    ``wanted[i]`` says whether the ``i``-th parents lead to a parameter: deltas are sent
+    back only to those (an input's or a constant's delta is never read).
+    """
+
+    def __init__(
+        self, rule: Rule, attrs: tuple, out_rows: slice, parent_rows: list, wanted: list
+    ) -> None:
         self.rule = rule
         self.attrs = attrs
         self.out_rows = out_rows
         self.gathers = [_index(rows) for rows in parent_rows]
-        self.scatters = [_Scatter(rows) for rows in parent_rows]
+        self.scatters = [
+            _Scatter(rows) if want else None for rows, want in zip(parent_rows, wanted)
+        ]
+        self.needs_backward = any(wanted)
 
-    def forward(self, values: np.ndarray, cache: list) -> None:
+    def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
         args = [values[rows] for rows in self.gathers]
         out = self.rule.forward_array(*args, *self.attrs)
         values[self.out_rows] = out
@@ -138,70 +193,110 @@ class _OpGroup:
         delta = deltas[self.out_rows]
         local_grads = self.rule.local(*args, out, *self.attrs)
         for scatter, local in zip(self.scatters, local_grads):
-            scatter.add(deltas, delta * local)
+            if scatter is not None:
+                scatter.add(deltas, delta * local)
 
 
 class _DotGroup:
     """Sums of products ``sum_i w_ki x_ki (+ other terms)``, as batched contractions.
 
-    When every ``w_ki`` is a parameter and ``x_ki = x_i`` for every k, this is a dense
-    layer: a matrix product, whose weight gradient is summed over the batch by the
-    product itself.
+    Three forms, chosen at trace time:
+
+    * dense: every ``w_ki`` is a parameter and ``x_ki = x_i`` for every k (a dense
+      layer): a matrix product, whose weight gradient is summed over the batch by the
+      product itself;
+    * constant: both factors of every product are parameters (an L2 penalty): the sum
+      is the same for every sample, so it is computed once and broadcast;
+    * general: factors read from the value rows, contracted per sample.
+
+    An "other term" that is a parameter for every sum of the group is read from
+    ``theta`` directly.
     """
 
     def __init__(
         self,
         out_rows: slice,
-        left: list[list[int]],
-        right: list[list[int]],
-        others: list[list[int]],
-        dense: bool,
+        form: str,
+        left: Any,
+        right: Any,
+        others: list,
+        wanted: dict[str, bool],
     ) -> None:
-        # dense: ``left`` holds parameter indices, ``right[0]`` the shared input rows.
+        # left/right: _ParamView or row indices, by form; others: _ParamView or rows.
         self.out_rows = out_rows
-        self.dense = dense
-        other_rows = list(zip(*others))
-        self.others = [_index(rows) for rows in other_rows]
-        self.other_scatters = [_Scatter(rows) for rows in other_rows]
-        if dense:
-            self.weights = np.asarray(left, dtype=np.intp)
-            self.weight_scatter = _Scatter(self.weights.ravel().tolist())
-            self.inputs = _index(right[0])
-            self.input_scatter = _Scatter(right[0])
-        else:
-            self.left = np.asarray(left, dtype=np.intp)
-            self.right = np.asarray(right, dtype=np.intp)
-            self.left_scatter = _Scatter(self.left.ravel().tolist())
-            self.right_scatter = _Scatter(self.right.ravel().tolist())
+        self.form = form
+        self.left = left
+        self.right = right
+        self.others = others
+        self.left_scatter = self.right_scatter = None
+        if form == "dense":
+            self.right_index = _index(right)
+            if wanted["right"]:
+                self.right_scatter = _Scatter(right)
+        elif form == "general":
+            self.left_index = np.asarray(left, dtype=np.intp)
+            self.right_index = np.asarray(right, dtype=np.intp)
+            if wanted["left"]:
+                self.left_scatter = _Scatter(self.left_index.ravel().tolist())
+            if wanted["right"]:
+                self.right_scatter = _Scatter(self.right_index.ravel().tolist())
+        self.other_reads = []
+        self.other_scatters = []
+        for source, want in zip(others, wanted["others"]):
+            if isinstance(source, _ParamView):
+                self.other_reads.append((source, None))
+                self.other_scatters.append(source)
+            else:
+                self.other_reads.append((None, _index(source)))
+                self.other_scatters.append(_Scatter(source) if want else None)
+        self.needs_backward = form != "general" or any(
+            s is not None for s in (self.left_scatter, self.right_scatter, *self.other_scatters)
+        )
 
     def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
-        if self.dense:
-            weights = theta[self.weights]
-            inputs = values[self.inputs]
-            out = weights @ inputs
-            cache.append((weights, inputs))
+        if self.form == "dense":
+            first = self.left.read(theta)
+            second = values[self.right_index]
+            out = first @ second
+        elif self.form == "constant":
+            first = self.left.read(theta)
+            second = self.right.read(theta)
+            out = np.einsum("km,km->k", first, second)[:, None]
         else:
-            left = values[self.left]
-            right = values[self.right]
-            out = np.einsum("kmb,kmb->kb", left, right)
-            cache.append((left, right))
-        for rows in self.others:
-            out += values[rows]
+            first = values[self.left_index]
+            second = values[self.right_index]
+            out = np.einsum("kmb,kmb->kb", first, second)
+        cache.append((first, second))
+        for view, rows in self.other_reads:
+            if view is None:
+                out = out + values[rows]
+            else:
+                out = out + view.read(theta)[:, None]
         values[self.out_rows] = out
 
     def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
         delta = deltas[self.out_rows]
         first, second = cached
-        if self.dense:
-            self.weight_scatter.add(param_grads, (delta @ second.T).ravel())
-            self.input_scatter.add(deltas, first.T @ delta)
+        if self.form == "dense":
+            self.left.add(param_grads, delta @ second.T)
+            if self.right_scatter is not None:
+                self.right_scatter.add(deltas, first.T @ delta)
+        elif self.form == "constant":
+            batch_delta = delta.sum(axis=1)[:, None]
+            self.left.add(param_grads, batch_delta * second)
+            self.right.add(param_grads, batch_delta * first)
         else:
             k, m, batch = first.shape
             spread = delta[:, None, :]
-            self.left_scatter.add(deltas, (spread * second).reshape(k * m, batch))
-            self.right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
-        for scatter in self.other_scatters:
-            scatter.add(deltas, delta)
+            if self.left_scatter is not None:
+                self.left_scatter.add(deltas, (spread * second).reshape(k * m, batch))
+            if self.right_scatter is not None:
+                self.right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
+        for source, scatter in zip(self.others, self.other_scatters):
+            if isinstance(source, _ParamView):
+                source.add(param_grads, delta.sum(axis=1))
+            elif scatter is not None:
+                scatter.add(deltas, delta)
 
 
 class Trace:
@@ -229,6 +324,11 @@ class Trace:
 
     def _compile(self, order: list[Value]) -> None:
         param_pos = {node: i for i, node in enumerate(self.params)}
+        # Nodes that lead to a parameter: only they need deltas in the backward pass.
+        live: set[Value] = set()
+        for node in order:
+            if node in param_pos or any(p in live for p in node.parents):
+                live.add(node)
         consumers: dict[Value, int] = {}
         for node in order:
             for parent in node.parents:
@@ -282,25 +382,15 @@ class Trace:
                 row[node] = len(row)
             out_rows = slice(start, len(row))
             if key[1] == "dot":
-                factors = [[_weight_first(p, param_pos) for p in absorbed[n]] for n in members]
-                shared = [x for _, x in factors[0]]
-                dense = all(w in param_pos for pairs in factors for w, _ in pairs) and all(
-                    [x for _, x in pairs] == shared for pairs in factors
+                self._groups.append(
+                    self._dot_group(members, absorbed, out_rows, param_pos, live, row_of)
                 )
-                if dense:
-                    left = [[param_pos[w] for w, _ in pairs] for pairs in factors]
-                    right = [[row_of(x) for x in shared]]
-                else:
-                    left = [[row_of(w) for w, _ in pairs] for pairs in factors]
-                    right = [[row_of(x) for _, x in pairs] for pairs in factors]
-                others = [
-                    [row_of(p) for p in node.parents if p not in absorbed[node]] for node in members
-                ]
-                self._groups.append(_DotGroup(out_rows, left, right, others, dense))
             else:
                 rule = RULES[key[1]]
-                parent_rows = [[row_of(n.parents[i]) for n in members] for i in range(key[3])]
-                self._groups.append(_OpGroup(rule, key[2], out_rows, parent_rows))
+                parents = [[n.parents[i] for n in members] for i in range(key[3])]
+                parent_rows = [[row_of(p) for p in column] for column in parents]
+                wanted = [any(p in live for p in column) for column in parents]
+                self._groups.append(_OpGroup(rule, key[2], out_rows, parent_rows, wanted))
         self._output_rows = np.array([row_of(node) for node in self.outputs], dtype=np.intp)
         self._num_rows = len(row)
         self._num_inputs = len(self.inputs)
@@ -311,6 +401,50 @@ class Trace:
         constants = [n for n in row if not n.parents and n not in param_pos and id(n) not in inputs]
         self._constant_rows = _index([row[n] for n in constants])
         self._constant_values = np.array([n.data for n in constants], dtype=float)[:, None]
+        self._has_param_rows = bool(read_params)
+        self._has_constant_rows = bool(constants)
+
+    def _dot_group(
+        self,
+        members: list[Value],
+        absorbed: dict[Value, list[Value]],
+        out_rows: slice,
+        param_pos: dict[Value, int],
+        live: set[Value],
+        row_of: Callable[[Value], int],
+    ) -> _DotGroup:
+        """The fused sums of products ``members``, in the cheapest form that fits them."""
+        num_params = len(self.params)
+        factors = [[_weight_first(p, param_pos) for p in absorbed[n]] for n in members]
+        pairs = [pair for node_pairs in factors for pair in node_pairs]
+        shared = [x for _, x in factors[0]]
+        wanted: dict[str, Any] = {"left": False, "right": False}
+        if all(w in param_pos and x in param_pos for w, x in pairs):
+            form = "constant"
+            left = _ParamView([[param_pos[w] for w, _ in fp] for fp in factors], num_params)
+            right = _ParamView([[param_pos[x] for _, x in fp] for fp in factors], num_params)
+        elif all(w in param_pos for w, _ in pairs) and all(
+            [x for _, x in fp] == shared for fp in factors
+        ):
+            form = "dense"
+            left = _ParamView([[param_pos[w] for w, _ in fp] for fp in factors], num_params)
+            right = [row_of(x) for x in shared]
+            wanted["right"] = any(x in live for x in shared)
+        else:
+            form = "general"
+            left = [[row_of(w) for w, _ in fp] for fp in factors]
+            right = [[row_of(x) for _, x in fp] for fp in factors]
+            wanted["left"] = any(w in live for w, _ in pairs)
+            wanted["right"] = any(x in live for _, x in pairs)
+        columns = list(zip(*([p for p in n.parents if p not in absorbed[n]] for n in members)))
+        others: list[Any] = []
+        for column in columns:
+            if all(p in param_pos for p in column):
+                others.append(_ParamView([param_pos[p] for p in column], num_params))
+            else:
+                others.append([row_of(p) for p in column])
+        wanted["others"] = [any(p in live for p in column) for column in columns]
+        return _DotGroup(out_rows, form, left, right, others, wanted)
 
     # -- replay ----------------------------------------------------------------
 
@@ -343,14 +477,13 @@ class Trace:
         size = max(samples.shape[0], 1)
         values = np.empty((self._num_rows, size))
         values[: self._num_inputs] = samples.T
-        values[self._param_rows] = theta[self._param_ids, None]
-        values[self._constant_rows] = self._constant_values
+        if self._has_param_rows:
+            values[self._param_rows] = theta[self._param_ids, None]
+        if self._has_constant_rows:
+            values[self._constant_rows] = self._constant_values
         cache: list = []
         for group in self._groups:
-            if type(group) is _DotGroup:
-                group.forward(values, theta, cache)
-            else:
-                group.forward(values, cache)
+            group.forward(values, theta, cache)
         return values, theta, cache
 
     def forward(self, batch: Any, *, param_values: Any = None) -> np.ndarray:
@@ -392,8 +525,10 @@ class Trace:
         deltas[self._output_rows[0]] = weight
         param_grads = np.zeros(len(self.params))
         for group, cached in zip(reversed(self._groups), reversed(cache)):
-            group.backward(deltas, param_grads, cached)
-        param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
+            if group.needs_backward:
+                group.backward(deltas, param_grads, cached)
+        if self._has_param_rows:
+            param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
         total = float(per_sample.sum())
         return (total * weight if reduction == "mean" else total), param_grads
 
