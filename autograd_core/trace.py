@@ -96,10 +96,17 @@ def _index(rows: Sequence[int]) -> slice | np.ndarray:
 
 
 class _Scatter:
-    """Adds rows of contributions into ``target[rows]``, where rows may repeat."""
+    """Adds rows of contributions into ``target[rows]``, where rows may repeat.
+
+    ``exclusive`` (set once the whole trace is compiled) says that no other scatter
+    writes these rows and no row repeats: the rows, zero until then, are then
+    assigned rather than added to.
+    """
 
     def __init__(self, rows: Sequence[int]) -> None:
         rows_array = np.asarray(rows, dtype=np.intp)
+        self.targets = rows_array
+        self.exclusive = False
         if len(np.unique(rows_array)) == len(rows_array):
             self.rows = _index(rows_array.tolist())
             self.order = None
@@ -111,10 +118,15 @@ class _Scatter:
         self.rows = _index(sorted_rows[self.starts].tolist())
 
     def add(self, target: np.ndarray, contributions: Any) -> None:
-        if self.order is None:
-            target[self.rows] += contributions
+        if self.order is not None:
+            contributions = np.add.reduceat(contributions[self.order], self.starts, axis=0)
+        if self.exclusive:
+            target[self.rows] = contributions
+        elif type(self.rows) is slice:
+            rows = target[self.rows]  # a view: added in place, no copy back
+            rows += contributions
         else:
-            target[self.rows] += np.add.reduceat(contributions[self.order], self.starts, axis=0)
+            target[self.rows] += contributions
 
 
 class _ParamView:
@@ -123,12 +135,17 @@ class _ParamView:
     A dense layer's weights are evenly spaced runs of consecutive parameters (a neuron's
     weights, then its bias), so they are usually a view of ``theta`` (no copy, and the
     gradient is added in place); other index patterns are gathered and scattered.
+
+    ``exclusive`` (set once the whole trace is compiled) says that these parameters
+    get their gradient from this view alone: the gradient is then written straight
+    into the zeroed gradient array (``out=``) instead of computed, then added.
     """
 
     def __init__(self, ids: Any, num_params: int) -> None:
         ids = np.asarray(ids, dtype=np.intp)
         self.ids = ids
         self.window: tuple | None = None  # (slice, reshaped shape, columns kept) of a view
+        self.exclusive = False
         if ids.ndim == 1:
             steps = np.diff(ids)
             if len(ids) and np.all(steps == (steps[0] if len(steps) else 1)) and ids[0] >= 0:
@@ -144,6 +161,7 @@ class _ParamView:
                 self.window = (slice(start, start + k * stride), (k, stride), m)
         if self.window is None:
             self.scatter = _Scatter(ids.ravel().tolist())
+        self.unique = len(np.unique(ids)) == ids.size
 
     def read(self, theta: np.ndarray) -> np.ndarray:
         """The parameters from ``theta`` (a view when the pattern allows; do not write it)."""
@@ -278,7 +296,10 @@ class _DotGroup:
         delta = deltas[self.out_rows]
         first, second = cached
         if self.form == "dense":
-            self.left.add(param_grads, delta @ second.T)
+            if self.left.exclusive:
+                np.matmul(delta, second.T, out=self.left.read(param_grads))
+            else:
+                self.left.add(param_grads, delta @ second.T)
             if self.right_scatter is not None:
                 self.right_scatter.add(deltas, first.T @ delta)
         elif self.form == "constant":
@@ -294,7 +315,10 @@ class _DotGroup:
                 self.right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
         for source, scatter in zip(self.others, self.other_scatters):
             if isinstance(source, _ParamView):
-                source.add(param_grads, delta.sum(axis=1))
+                if source.exclusive:
+                    np.add.reduce(delta, axis=1, out=source.read(param_grads))
+                else:
+                    source.add(param_grads, delta.sum(axis=1))
             elif scatter is not None:
                 scatter.add(deltas, delta)
 
@@ -375,6 +399,7 @@ class Trace:
             return row[node]
 
         self._groups: list[_OpGroup | _DotGroup] = []
+        self._param_views: list[_ParamView] = []
         for key in sorted(groups, key=lambda k: k[0]):  # stable: first appearance per depth
             members = groups[key]
             start = len(row)
@@ -402,7 +427,37 @@ class Trace:
         self._constant_rows = _index([row[n] for n in constants])
         self._constant_values = np.array([n.data for n in constants], dtype=float)[:, None]
         self._has_param_rows = bool(read_params)
+        self._mark_exclusive_scatters()
+        # A parameter reached by one view only can have its gradient written, not added.
+        sources = np.zeros(len(self.params), dtype=np.intp)
+        for param_view in self._param_views:
+            np.add.at(sources, param_view.ids.ravel(), 1)
+        sources[[param_pos[p] for p in read_params]] += 1
+        for param_view in self._param_views:
+            param_view.exclusive = (
+                param_view.window is not None
+                and param_view.unique
+                and bool(np.all(sources[param_view.ids] == 1))
+            )
         self._has_constant_rows = bool(constants)
+
+    def _mark_exclusive_scatters(self) -> None:
+        """Let a scatter assign its delta rows when it is the only writer of them."""
+        scatters = []
+        for group in self._groups:
+            if isinstance(group, _OpGroup):
+                scatters += group.scatters
+            else:
+                scatters += [group.left_scatter, group.right_scatter, *group.other_scatters]
+        scatters = [s for s in scatters if isinstance(s, _Scatter)]
+        writers = np.zeros(self._num_rows, dtype=np.intp)
+        writers[self._output_rows] += 1  # value_and_grad seeds the output's delta
+        for scatter in scatters:
+            np.add.at(writers, scatter.targets, 1)
+        for scatter in scatters:
+            scatter.exclusive = scatter.order is None and bool(
+                np.all(writers[scatter.targets] == 1)
+            )
 
     def _dot_group(
         self,
@@ -415,19 +470,25 @@ class Trace:
     ) -> _DotGroup:
         """The fused sums of products ``members``, in the cheapest form that fits them."""
         num_params = len(self.params)
+
+        def view(ids: Any) -> _ParamView:
+            made = _ParamView(ids, num_params)
+            self._param_views.append(made)
+            return made
+
         factors = [[_weight_first(p, param_pos) for p in absorbed[n]] for n in members]
         pairs = [pair for node_pairs in factors for pair in node_pairs]
         shared = [x for _, x in factors[0]]
         wanted: dict[str, Any] = {"left": False, "right": False}
         if all(w in param_pos and x in param_pos for w, x in pairs):
             form = "constant"
-            left = _ParamView([[param_pos[w] for w, _ in fp] for fp in factors], num_params)
-            right = _ParamView([[param_pos[x] for _, x in fp] for fp in factors], num_params)
+            left = view([[param_pos[w] for w, _ in fp] for fp in factors])
+            right = view([[param_pos[x] for _, x in fp] for fp in factors])
         elif all(w in param_pos for w, _ in pairs) and all(
             [x for _, x in fp] == shared for fp in factors
         ):
             form = "dense"
-            left = _ParamView([[param_pos[w] for w, _ in fp] for fp in factors], num_params)
+            left = view([[param_pos[w] for w, _ in fp] for fp in factors])
             right = [row_of(x) for x in shared]
             wanted["right"] = any(x in live for x in shared)
         else:
@@ -440,7 +501,7 @@ class Trace:
         others: list[Any] = []
         for column in columns:
             if all(p in param_pos for p in column):
-                others.append(_ParamView([param_pos[p] for p in column], num_params))
+                others.append(view([param_pos[p] for p in column]))
             else:
                 others.append([row_of(p) for p in column])
         wanted["others"] = [any(p in live for p in column) for column in columns]
