@@ -123,6 +123,69 @@ def test_replay_equals_eager_on_cross_entropy_mlp():
     assert close(replayed_grads, eager_grads, scale=np.abs(eager_grads).max())
 
 
+def test_l2_penalty_inside_and_beside_the_per_sample_loss_equals_eager():
+    # The penalty's sum of parameter products is computed once per call (it is the
+    # same for every sample); its parameters then also feed the dense layers, so
+    # their gradients are added, not written.
+    rng = np.random.default_rng(13)
+    model, params = make_mlp([2, 6, 6, 1], rng)
+    batch = np.c_[rng.normal(size=(15, 2)), rng.choice([-1.0, 1.0], size=15)]
+
+    def penalty():
+        return 1e-2 * vsum([p * p for p in params])
+
+    def loss(v):
+        return (1 + -v[2] * model(v[:2])[0]).relu() + penalty()
+
+    eager_loss, eager_grads, _ = eager_value_and_grad(loss, batch, params)
+    traced = trace(loss, batch[0], params=params)
+    replayed_loss, replayed_grads = traced.value_and_grad(batch)
+    assert close(replayed_loss, eager_loss)
+    assert close(replayed_grads, eager_grads, scale=np.abs(eager_grads).max())
+    penalty_alone = trace(lambda _: penalty(), [], params=params)
+    value, grads = penalty_alone.value_and_grad(np.empty((1, 0)))
+    assert close(value, 1e-2 * sum(p.data**2 for p in params))
+    assert close(grads, [2e-2 * p.data for p in params])
+
+
+def test_tied_and_permuted_weights_equal_eager():
+    # Parameter indices that are not evenly spaced (gathered, not viewed), a weight
+    # shared by two neurons (its gradient comes from two places), and a node that
+    # feeds two groups (its delta is added from both).
+    rng = np.random.default_rng(17)
+    shared = Value(0.7)
+    weights = [Value(float(v)) for v in rng.uniform(-1, 1, size=5)]
+    params = [weights[3], shared, weights[0], weights[4], weights[1], weights[2]]
+
+    def fn(x):
+        h1 = (weights[0] * x[0] + shared * x[1]).tanh()
+        h2 = vsum([shared * x[0], weights[1] * x[1], weights[2]]).tanh()
+        return vsum([weights[3] * h1, weights[4] * h2, h1 * h2])
+
+    batch = rng.normal(size=(7, 2))
+    eager_loss, eager_grads, _ = eager_value_and_grad(fn, batch, params, "sum")
+    traced = trace(fn, batch[0], params=params)
+    replayed_loss, replayed_grads = traced.value_and_grad(batch, reduction="sum")
+    assert close(replayed_loss, eager_loss)
+    assert close(replayed_grads, eager_grads, scale=np.abs(eager_grads).max())
+
+
+def test_results_are_not_changed_by_later_calls():
+    rng = np.random.default_rng(19)
+    model, params = make_mlp([2, 4, 1], rng)
+    traced = trace(lambda v: model(v)[0], [0.0, 0.0], params=params)
+    theta = np.array([p.data for p in params])
+    first_batch, second_batch = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    loss, grads = traced.value_and_grad(first_batch, param_values=theta)
+    kept = grads.copy()
+    outputs = traced.forward(first_batch, param_values=theta)
+    kept_outputs = outputs.copy()
+    traced.value_and_grad(second_batch, param_values=theta * 2.0)
+    traced.forward(second_batch, param_values=theta * 2.0)
+    assert np.array_equal(grads, kept) and np.array_equal(outputs, kept_outputs)
+    assert np.array_equal(traced.value_and_grad(first_batch, param_values=theta)[1], kept)
+
+
 def test_backward_adds_into_grad_like_eager_backward():
     rng = np.random.default_rng(7)
     model, params = make_mlp([3, 4, 1], rng)
