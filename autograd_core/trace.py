@@ -117,6 +117,12 @@ class _Scatter:
         self.starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
         self.rows = _index(sorted_rows[self.starts].tolist())
 
+    def destination(self, target: np.ndarray) -> np.ndarray | None:
+        """The rows to write the contributions into directly (``out=``), if allowed."""
+        if self.exclusive and type(self.rows) is slice:
+            return target[self.rows]
+        return None
+
     def add(self, target: np.ndarray, contributions: Any) -> None:
         if self.order is not None:
             contributions = np.add.reduceat(contributions[self.order], self.starts, axis=0)
@@ -211,8 +217,13 @@ class _OpGroup:
         delta = deltas[self.out_rows]
         local_grads = self.rule.local(*args, out, *self.attrs)
         for scatter, local in zip(self.scatters, local_grads):
-            if scatter is not None:
+            if scatter is None:
+                continue
+            into = scatter.destination(deltas)
+            if into is None:
                 scatter.add(deltas, delta * local)
+            else:
+                np.multiply(delta, local, out=into)
 
 
 class _DotGroup:
@@ -272,25 +283,25 @@ class _DotGroup:
         )
 
     def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
+        out = values[self.out_rows]  # a view: the sums are written in place
         if self.form == "dense":
             first = self.left.read(theta)
             second = values[self.right_index]
-            out = first @ second
+            np.matmul(first, second, out=out)
         elif self.form == "constant":
             first = self.left.read(theta)
             second = self.right.read(theta)
-            out = np.einsum("km,km->k", first, second)[:, None]
+            out[...] = np.einsum("km,km->k", first, second)[:, None]
         else:
             first = values[self.left_index]
             second = values[self.right_index]
-            out = np.einsum("kmb,kmb->kb", first, second)
+            np.einsum("kmb,kmb->kb", first, second, out=out)
         cache.append((first, second))
         for view, rows in self.other_reads:
             if view is None:
-                out = out + values[rows]
+                out += values[rows]
             else:
-                out = out + view.read(theta)[:, None]
-        values[self.out_rows] = out
+                out += view.read(theta)[:, None]
 
     def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
         delta = deltas[self.out_rows]
@@ -301,7 +312,11 @@ class _DotGroup:
             else:
                 self.left.add(param_grads, delta @ second.T)
             if self.right_scatter is not None:
-                self.right_scatter.add(deltas, first.T @ delta)
+                into = self.right_scatter.destination(deltas)
+                if into is None:
+                    self.right_scatter.add(deltas, first.T @ delta)
+                else:
+                    np.matmul(first.T, delta, out=into)
         elif self.form == "constant":
             batch_delta = delta.sum(axis=1)[:, None]
             self.left.add(param_grads, batch_delta * second)
