@@ -315,6 +315,10 @@ class _DotGroup:
                 into = self.right_scatter.destination(deltas)
                 if into is None:
                     self.right_scatter.add(deltas, first.T @ delta)
+                elif len(first) == 1:
+                    # One sum: an outer product, which matmul does slowly for a
+                    # contraction of length 1 (same numbers: one product per entry).
+                    np.multiply(first.T, delta, out=into)
                 else:
                     np.matmul(first.T, delta, out=into)
         elif self.form == "constant":
