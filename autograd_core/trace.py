@@ -611,7 +611,7 @@ class Trace:
         size = values.shape[1]
         per_sample = values[self._output_rows[0]]
         weight = 1.0 / size if reduction == "mean" else 1.0
-        deltas = np.zeros_like(values)
+        deltas = np.zeros(values.shape)
         deltas[self._output_rows[0]] = weight
         param_grads = np.zeros(len(self.params))
         for group, cached in zip(reversed(self._groups), reversed(cache)):
