@@ -176,6 +176,10 @@ class _ParamView:
         self.ids = ids
         self.window: tuple | None = None  # (slice, reshaped shape, columns kept) of a view
         self.exclusive = False
+        # The last parameter array read and its view: the same array is usually passed
+        # on every call (a training loop updating theta in place), and a view follows
+        # in-place updates. Holding the array keeps its id from being reused.
+        self.last_read: tuple = (None, None)
         if ids.ndim == 1:
             steps = np.diff(ids)
             if len(ids) and np.all(steps == (steps[0] if len(steps) else 1)) and ids[0] >= 0:
@@ -197,17 +201,26 @@ class _ParamView:
         """The parameters from ``theta`` (a view when the pattern allows; do not write it)."""
         if self.window is None:
             return theta[self.ids]
+        last_theta, last_view = self.last_read
+        if last_theta is theta:
+            return last_view
+        view = self.view_of(theta)  # a view whatever theta's stride: theta is 1-D
+        self.last_read = (theta, view)
+        return view
+
+    def view_of(self, array: np.ndarray) -> np.ndarray:
+        """The view of ``array`` at the ids (``window`` must be set)."""
         part, shape, columns = self.window
         if shape is None:
-            return theta[part]
-        return theta[part].reshape(shape)[:, :columns]
+            return array[part]
+        return array[part].reshape(shape)[:, :columns]
 
     def add(self, grads: np.ndarray, contribution: np.ndarray) -> None:
         """Add ``contribution`` (shaped like the ids) into ``grads`` at the ids."""
         if self.window is None:
             self.scatter.add(grads, contribution.ravel())
         else:
-            target = self.read(grads)
+            target = self.view_of(grads)
             target += contribution
 
 
@@ -332,7 +345,7 @@ class _DotGroup:
         first, second = cached
         if self.form == "dense":
             if self.left.exclusive:
-                np.matmul(delta, second.T, out=self.left.read(param_grads))
+                np.matmul(delta, second.T, out=self.left.view_of(param_grads))
             else:
                 self.left.add(param_grads, delta @ second.T)
             if self.right_scatter is not None:
@@ -359,7 +372,7 @@ class _DotGroup:
         for source, scatter in zip(self.others, self.other_scatters):
             if isinstance(source, _ParamView):
                 if source.exclusive:
-                    np.add.reduce(delta, axis=1, out=source.read(param_grads))
+                    np.add.reduce(delta, axis=1, out=source.view_of(param_grads))
                 else:
                     source.add(param_grads, delta.sum(axis=1))
             elif scatter is not None:

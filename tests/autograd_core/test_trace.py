@@ -186,6 +186,28 @@ def test_results_are_not_changed_by_later_calls():
     assert np.array_equal(traced.value_and_grad(first_batch, param_values=theta)[1], kept)
 
 
+def test_parameter_array_updated_in_place_or_strided_is_read_afresh():
+    # A training loop passes the same array every step and updates it in place; the
+    # replay must see the new values, also when the array is a strided view.
+    rng = np.random.default_rng(23)
+    model, params = make_mlp([2, 3, 1], rng)
+    traced = trace(lambda v: model(v)[0], [0.0, 0.0], params=params)
+    batch = rng.normal(size=(4, 2))
+    theta = np.array([p.data for p in params])
+    storage = np.zeros(2 * len(params))
+    strided = storage[::2]
+    for _ in range(3):
+        strided[:] = theta
+        loss, grads = traced.value_and_grad(batch, param_values=theta)
+        strided_loss, strided_grads = traced.value_and_grad(batch, param_values=strided)
+        for p, value in zip(params, theta.tolist()):
+            p.data = value
+        eager_loss, eager_grads, _ = eager_value_and_grad(lambda v: model(v)[0], batch, params)
+        assert close(loss, eager_loss) and close(strided_loss, eager_loss)
+        assert close(grads, eager_grads) and close(strided_grads, eager_grads)
+        theta -= 0.5 * grads  # in place, as the benchmark's loop does
+
+
 def test_backward_adds_into_grad_like_eager_backward():
     rng = np.random.default_rng(7)
     model, params = make_mlp([3, 4, 1], rng)
