@@ -101,14 +101,14 @@ def _fusion_agrees_with_rules() -> bool:
 _FUSE_DOT_PRODUCTS = _fusion_agrees_with_rules()
 
 
+_VECDOT = getattr(np, "vecdot", None)  # numpy >= 2
+
+
 def _row_dots(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``sum_m first[k, m] * second[k, m]`` for every k (numpy >= 2 has a ufunc for it)."""
     if _VECDOT is not None:
         return _VECDOT(first, second)
     return np.einsum("km,km->k", first, second)
-
-
-_VECDOT = getattr(np, "vecdot", None)
 
 
 def _index(rows: Sequence[int]) -> slice | np.ndarray:
@@ -286,7 +286,7 @@ class _DotGroup:
         left: Any,
         right: Any,
         others: list,
-        wanted: dict[str, bool],
+        wanted: dict[str, Any],
     ) -> None:
         # left/right: _ParamView or row indices, by form; others: _ParamView or rows.
         self.out_rows = out_rows
