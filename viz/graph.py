@@ -731,8 +731,10 @@ def draw_graph(
         direction: ``"LR"`` (left to right), ``"TB"``, ``"RL"`` or ``"BT"``.
         show_values: ``False`` prints ``?`` instead of numbers (for exercises).
         highlight: nodes to fill in yellow.
-        collapse: ``None`` draws every node; ``"neurons"`` merges each weighted sum and
-            its activation into one node (for MLPs).
+        collapse: ``None`` draws every node; ``"neurons"`` draws each neuron (a weighted
+            sum ``w . x + b`` and the activation on it) as one node and hides shared
+            parameters; every other op (a loss's ``-``, ``** 2``, ``/``, a penalty's
+            ``Σ``) stays its own node with labelled edges (for MLPs).
         max_nodes: refuse to draw more nodes than this.
 
     Returns:
