@@ -250,10 +250,8 @@ def build_view(
     return GraphView(nodes, edges, key_of, edge_key_of)
 
 
-def _weighted_sum_parts(
-    top: Value, uses: dict[Value, int]
-) -> tuple[list[Value], list[Value]] | None:
-    """(links, terms) of the weighted sum ``top`` if it is a neuron's, else ``None``.
+def _weighted_sums(order: list[Value], uses: dict[Value, int]) -> dict[Value, None]:
+    """The nodes that are the top of a neuron's weighted sum.
 
     A weighted sum is a ``sum`` node or a chain of ``add``/``sum`` nodes (the links, each
     inner one used only by the chain), whose terms are products ``weight * input`` (a
@@ -261,29 +259,31 @@ def _weighted_sum_parts(
     Neuron builds one variadic ``sum``; micrograd's ``sum(w * x, b)`` builds an add chain.
     A loss's ``(y - t) ** 2`` or a penalty's ``sum(w * w)`` (no bias) is not one.
     """
-    if top.op not in _SUM_OPS:
-        return None
-    links = [top]
-    terms: list[Value] = []
-    stack = [top]
-    while stack:
-        node = stack.pop()
+    # Per link, counted once from its parents' counts (children first), so a long chain
+    # costs linear time: (biases, products, every term a bias or a product).
+    census: dict[Value, tuple[int, int, bool]] = {}
+    for node in order:
+        if node.op not in _SUM_OPS:
+            continue
+        biases, products, clean = 0, 0, True
         for parent in node.parents:
-            if parent.op in _SUM_OPS and uses[parent] == 1:
-                links.append(parent)
-                stack.append(parent)
+            if _is_link(parent, uses):
+                inner = census[parent]
+                biases, products, clean = biases + inner[0], products + inner[1], clean and inner[2]
+            elif not parent.parents:
+                biases += 1
+            elif (parent.op == "mul" and uses[parent] == 1
+                  and any(not factor.parents for factor in parent.parents)):
+                products += 1
             else:
-                terms.append(parent)
-    biases = [t for t in terms if not t.parents]
-    products = [t for t in terms if t.parents]
-    if len(biases) != 1 or not products:
-        return None
-    for product in products:
-        if product.op != "mul" or uses[product] != 1:
-            return None
-        if all(factor.parents for factor in product.parents):
-            return None
-    return links, terms
+                clean = False
+        census[node] = (biases, products, clean)
+    return {node: None for node, (b, p, clean) in census.items() if clean and b == 1 and p}
+
+
+def _is_link(node: Value, uses: dict[Value, int]) -> bool:
+    """An inner link of an add chain: a sum used only by the next link."""
+    return node.op in _SUM_OPS and uses[node] == 1
 
 
 def _find_neurons(order: list[Value], uses: dict[Value, int]) -> dict[Value, Value]:
@@ -294,27 +294,30 @@ def _find_neurons(order: list[Value], uses: dict[Value, int]) -> dict[Value, Val
     a constant input). Inputs used elsewhere stay their own nodes.
     """
     consumers = _consumers(order)
+    sums = _weighted_sums(order, uses)
     group: dict[Value, Value] = {}
-    # From the root down, so the longest add chain is tried before its inner links.
+    # From the root down, so the longest add chain claims its inner links first.
     for node in reversed(order):
-        if node in group:
+        if node in group or node not in sums:
             continue
-        parts = _weighted_sum_parts(node, uses)
-        if parts is None:
-            continue
-        links, terms = parts
         head = node
         if uses[node] == 1:
             user = consumers[node][0]
             if user.op in _ACTIVATION_OPS and len(user.parents) == 1 and user not in group:
                 head = user
-        inside = [head, *links]
-        for term in terms:
-            if term.parents:
-                inside.append(term)
-                inside.extend(f for f in term.parents if not f.parents and uses[f] == 1)
-            elif uses[term] == 1:
-                inside.append(term)
+        inside = [head, node]
+        stack = [node]
+        while stack:
+            link = stack.pop()
+            for term in link.parents:
+                if _is_link(term, uses):
+                    inside.append(term)
+                    stack.append(term)
+                elif term.parents:
+                    inside.append(term)
+                    inside.extend(f for f in term.parents if not f.parents and uses[f] == 1)
+                elif uses[term] == 1:
+                    inside.append(term)
         for member in inside:
             group.setdefault(member, head)
     return group
@@ -370,7 +373,7 @@ def _collapsed_view(
 ) -> GraphView:
     """Draw each neuron (weighted sum and its activation) as one node.
 
-    Only neurons merge (see :func:`_weighted_sum_parts`); every other node (a loss's
+    Only neurons merge (see :func:`_weighted_sums`); every other node (a loss's
     sub, pow, div, mean, a penalty's sum) is drawn as in the full view, with the
     same symbol and labelled edges. Shared parameters are hidden.
     """

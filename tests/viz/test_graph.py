@@ -222,3 +222,15 @@ def test_a_sum_without_bias_or_of_non_products_is_not_a_neuron():
     full = {n.symbol for n in build_view(root).nodes}
     assert collapsed == full and not any("Σ" in s and s != "Σ" for s in collapsed)
     assert len(build_view(root, collapse="neurons").nodes) == graph_stats(root).nodes
+
+
+def test_collapsing_a_long_add_chain_that_is_no_neuron_takes_linear_time():
+    # 20 000 links without a bias: each inner link is checked once, not re-walked
+    # (re-walking made this quadratic, about a minute).
+    chain = Value(1.0) * 2.0
+    for i in range(20_000):
+        chain = chain + Value(float(i)) * 3.0
+    start = time.perf_counter()
+    view = build_view(chain, collapse="neurons")
+    assert time.perf_counter() - start < 10
+    assert len(view.nodes) == graph_stats(chain).nodes  # nothing merged
