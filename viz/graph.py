@@ -40,8 +40,9 @@ MODES = ("forward", "backward")
 DIRECTIONS = ("LR", "TB", "RL", "BT")
 COLLAPSE_MODES = (None, "neurons")
 
-# Ops a neuron's weighted sum is made of, and ops that may sit on top of one.
-_LINEAR_OPS = ("add", "sum", "sub", "neg", "mul")
+# Ops a neuron's weighted sum is made of, and the activations that may sit on top of one.
+_SUM_OPS = ("sum", "add")
+_ACTIVATION_OPS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
 _FONT = "Helvetica"
 _NODE_FONT_SIZE = 10
 _EDGE_FONT_SIZE = 9
@@ -249,64 +250,160 @@ def build_view(
     return GraphView(nodes, edges, key_of, edge_key_of)
 
 
+def _weighted_sums(order: list[Value], uses: dict[Value, int]) -> dict[Value, None]:
+    """The nodes that are the top of a neuron's weighted sum.
+
+    A weighted sum is a ``sum`` node or a chain of ``add``/``sum`` nodes (the links, each
+    inner one used only by the chain), whose terms are products ``weight * input`` (a
+    ``mul`` used only here, with a leaf factor) plus exactly one leaf, the bias. nn's
+    Neuron builds one variadic ``sum``; micrograd's ``sum(w * x, b)`` builds an add chain.
+    A loss's ``(y - t) ** 2`` or a penalty's ``sum(w * w)`` (no bias) is not one.
+    """
+    # Per link, counted once from its parents' counts (children first), so a long chain
+    # costs linear time: (biases, products, every term a bias or a product).
+    census: dict[Value, tuple[int, int, bool]] = {}
+    for node in order:
+        if node.op not in _SUM_OPS:
+            continue
+        biases, products, clean = 0, 0, True
+        for parent in node.parents:
+            if _is_link(parent, uses):
+                inner = census[parent]
+                biases, products, clean = biases + inner[0], products + inner[1], clean and inner[2]
+            elif not parent.parents:
+                biases += 1
+            elif (parent.op == "mul" and uses[parent] == 1
+                  and any(not factor.parents for factor in parent.parents)):
+                products += 1
+            else:
+                clean = False
+        census[node] = (biases, products, clean)
+    return {node: None for node, (b, p, clean) in census.items() if clean and b == 1 and p}
+
+
+def _is_link(node: Value, uses: dict[Value, int]) -> bool:
+    """An inner link of an add chain: a sum used only by the next link."""
+    return node.op in _SUM_OPS and uses[node] == 1
+
+
+def _find_neurons(order: list[Value], uses: dict[Value, int]) -> dict[Value, Value]:
+    """Each node of a neuron mapped to the neuron's top node (its activation or its sum).
+
+    A neuron's node set: its activation (a relu, tanh, ... applied to the sum alone),
+    the sum's links and products, and the leaves used only there (the bias, a weight,
+    a constant input). Inputs used elsewhere stay their own nodes.
+    """
+    consumers = _consumers(order)
+    sums = _weighted_sums(order, uses)
+    group: dict[Value, Value] = {}
+    # From the root down, so the longest add chain claims its inner links first.
+    for node in reversed(order):
+        if node in group or node not in sums:
+            continue
+        head = node
+        if uses[node] == 1:
+            user = consumers[node][0]
+            if user.op in _ACTIVATION_OPS and len(user.parents) == 1 and user not in group:
+                head = user
+        inside = [head, node]
+        stack = [node]
+        while stack:
+            link = stack.pop()
+            for term in link.parents:
+                if _is_link(term, uses):
+                    inside.append(term)
+                    stack.append(term)
+                elif term.parents:
+                    inside.append(term)
+                    inside.extend(f for f in term.parents if not f.parents and uses[f] == 1)
+                elif uses[term] == 1:
+                    inside.append(term)
+        for member in inside:
+            group.setdefault(member, head)
+    return group
+
+
+def _consumers(order: list[Value]) -> dict[Value, list[Value]]:
+    consumers: dict[Value, list[Value]] = {node: [] for node in order}
+    for node in order:
+        for parent in node.parents:
+            consumers[parent].append(node)
+    return consumers
+
+
+def _hidden_parameters(
+    order: list[Value], neuron_of: dict[Value, Value]
+) -> dict[Value, None]:
+    """Parameters not to draw, and terms computed from them alone (a penalty's ``w * w``).
+
+    An unnamed leaf that feeds neurons is a parameter (or a sample's input) shared
+    between samples: a batch loss uses each weight once per sample. It is hidden when
+    every use is inside a neuron or in a term of parameters only, so a batch of MLP
+    evaluations plus a weight penalty stays one node per neuron and sample.
+    """
+    consumers = _consumers(order)
+    hidden = {
+        node: None
+        for node in order
+        if not node.parents and not node.label and node not in neuron_of
+        and any(c in neuron_of for c in consumers[node])
+    }
+    while True:
+        terms = {
+            node: None
+            for node in order
+            if node.parents and node not in neuron_of and consumers[node]
+            and all(p in hidden for p in node.parents)
+        }
+        kept = {
+            node: None
+            for node in hidden
+            if all(c in neuron_of or c in terms for c in consumers[node])
+        }
+        if len(kept) == len(hidden):
+            return {**hidden, **terms}
+        hidden = kept
+
+
 def _collapsed_view(
     order: list[Value],
     key_of: dict[Value, str],
     uses: dict[Value, int],
     deltas: dict[Value, float],
 ) -> GraphView:
-    """Merge each neuron's weighted sum (and its activation) into one node.
+    """Draw each neuron (weighted sum and its activation) as one node.
 
-    A node joins the group of the one node that uses it when it is part of a weighted
-    sum: a linear op (add, sum, sub, neg, mul) or a leaf used once (a weight, a bias, a
-    constant input). Shared inputs and every node used more than once stay visible, so
-    an MLP becomes one node per neuron with edges between layers.
+    Only neurons merge (see :func:`_weighted_sums`); every other node (a loss's
+    sub, pow, div, mean, a penalty's sum) is drawn as in the full view, with the
+    same symbol and labelled edges. Shared parameters are hidden.
     """
-    group: dict[Value, Value] = {}
-    for node in reversed(order):
-        head = group.setdefault(node, node)
-        absorbs = node.op in _LINEAR_OPS or (node is head and node.op in RULES)
-        if not absorbs:
-            continue
-        for parent in node.parents:
-            if parent in group or uses[parent] != 1:
-                continue
-            if parent.op in _LINEAR_OPS or (not parent.parents and node.op in _LINEAR_OPS):
-                group[parent] = head
-    # Unnamed leaves that only ever feed weighted sums are parameters shared between
-    # samples (a batch loss uses each weight once per sample): hide them too, so a
-    # batch of MLP evaluations stays one node per neuron and sample.
-    consumers: dict[Value, list[Value]] = {}
-    for node in order:
-        for parent in node.parents:
-            consumers.setdefault(parent, []).append(node)
-    hidden = {
-        node: None
-        for node in order
-        if not node.parents and not node.label and group[node] is node and node in consumers
-        and all(c.op in _LINEAR_OPS and group[c] is not c for c in consumers[node])
-    }
+    neuron_of = _find_neurons(order, uses)
+    hidden = _hidden_parameters(order, neuron_of)
     members: dict[Value, list[Value]] = {}
     for node in order:
         if node not in hidden:
-            members.setdefault(group[node], []).append(node)
+            members.setdefault(neuron_of.get(node, node), []).append(node)
     nodes: list[ViewNode] = []
     edges: list[ViewEdge] = []
+    edge_key_of: dict[tuple[str, int], str] = {}
     seen_edges: dict[tuple[str, str], None] = {}
     for head, inside in members.items():
-        hidden_leaves = sum(1 for n in inside if not n.parents and n is not head) + sum(
-            1 for n in inside for p in n.parents if p in hidden
-        )
-        terms = sum(1 for n in inside if n.op == "mul")
-        if len(inside) == 1:
-            symbol, tooltip = _symbol(head), _rule_text(head)
-        else:
-            inner = f"Σ{terms}" if terms else "Σ"
-            symbol = inner if head.op in _LINEAR_OPS else f"{_symbol(head)}({inner})"
+        if head in neuron_of:
+            hidden_leaves = sum(1 for n in inside if not n.parents and n is not head) + sum(
+                1 for n in inside for p in n.parents if p in hidden
+            )
+            terms = sum(1 for n in inside if n.op == "mul")
+            inner = f"Σ{terms}"
+            symbol = inner if head.op in _SUM_OPS else f"{_symbol(head)}({inner})"
             tooltip = (
                 f"{len(inside)} nodes collapsed: a weighted sum of {terms} products"
                 f" with {hidden_leaves} hidden weights/constants; top op {head.op!r}"
             )
+        else:
+            symbol, tooltip = _symbol(head), _rule_text(head)
+            not_drawn = sum(1 for p in head.parents if p in hidden)
+            if not_drawn:
+                tooltip += f"  ({not_drawn} inputs from hidden parameters not drawn)"
         nodes.append(
             ViewNode(
                 key=key_of[head],
@@ -320,18 +417,32 @@ def _collapsed_view(
                 value_node=head,
             )
         )
+        if head not in neuron_of:
+            # An ordinary node: one labelled edge per input, as in the full view.
+            delta = deltas.get(head, 0.0)
+            for index, (parent, local) in enumerate(zip(head.parents, head.local_grads)):
+                if parent in hidden:
+                    continue
+                key = f"e{len(edges)}"
+                edge_key_of[(key_of[head], index)] = key
+                tail = key_of[neuron_of.get(parent, parent)]
+                edges.append(
+                    ViewEdge(key, tail, key_of[head], index, float(local),
+                             float(delta * local), tooltip)
+                )
+            continue
         for node in inside:
             for parent in node.parents:
-                if group[parent] is head or parent in hidden:
+                if neuron_of.get(parent) is head or parent in hidden:
                     continue
-                pair = (key_of[group[parent]], key_of[head])
+                pair = (key_of[neuron_of.get(parent, parent)], key_of[head])
                 if pair in seen_edges:
                     continue
                 seen_edges[pair] = None
                 edges.append(
                     ViewEdge(f"e{len(edges)}", pair[0], pair[1], 0, None, None, tooltip)
                 )
-    return GraphView(nodes, edges, key_of, {}, collapsed=True)
+    return GraphView(nodes, edges, key_of, edge_key_of, collapsed=True)
 
 
 # ---------------------------------------------------------------------------
@@ -504,7 +615,8 @@ def layout_digraph(
         )
     for edge in view.edges:
         attrs = {"id": edge.key, "tooltip": edge.tooltip}
-        if view.collapsed:
+        if edge.local_grad is None:
+            # An edge into a collapsed neuron stands for several links: no one derivative.
             attrs["color"] = COLOURS["edge_backward"] if backward else COLOURS["edge"]
         elif frame is not None:
             local, _ = _edge_texts(edge, options)
@@ -565,8 +677,8 @@ def view_sizes(
     extra_node_text = extra_node_text or {}
     extra_edge_text = extra_edge_text or {}
     sizes = {n.key: _node_size(n, options, extra_node_text.get(n.key, ())) for n in view.nodes}
-    if not view.collapsed:
-        for edge in view.edges:
+    for edge in view.edges:
+        if edge.local_grad is not None:
             sizes[edge.key] = _edge_size(edge, options, extra_edge_text.get(edge.key, ()))
     return sizes
 
@@ -622,8 +734,10 @@ def draw_graph(
         direction: ``"LR"`` (left to right), ``"TB"``, ``"RL"`` or ``"BT"``.
         show_values: ``False`` prints ``?`` instead of numbers (for exercises).
         highlight: nodes to fill in yellow.
-        collapse: ``None`` draws every node; ``"neurons"`` merges each weighted sum and
-            its activation into one node (for MLPs).
+        collapse: ``None`` draws every node; ``"neurons"`` draws each neuron (a weighted
+            sum ``w . x + b`` and the activation on it) as one node and hides shared
+            parameters; every other op (a loss's ``-``, ``** 2``, ``/``, a penalty's
+            ``Σ``) stays its own node with labelled edges (for MLPs).
         max_nodes: refuse to draw more nodes than this.
 
     Returns:

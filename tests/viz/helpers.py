@@ -30,6 +30,27 @@ def node_texts(svg: str) -> dict[str, str]:
     }
 
 
+def node_symbols(svg: str) -> dict[str, str]:
+    """The op symbol in each node's title row (``name · symbol``), by node id."""
+    # The name is bold, so its own <text>: the symbol row starts with " · ".
+    return {
+        key: next(row for row in text.split("\n") if row.startswith(" · "))[3:]
+        for key, text in node_texts(svg).items()
+    }
+
+
+def edge_texts(svg: str) -> dict[tuple[str, str], list[str]]:
+    """The label rows of each edge, by (tail id, head id), from the edge's title."""
+    texts: dict[tuple[str, str], list[str]] = {}
+    for group in svg_groups(svg, "edge").values():
+        tail, head = group.find(f"{SVG}title").text.split("->")
+        rows = [
+            "".join(t.itertext()).replace("\xa0", " ").strip() for t in group.iter(f"{SVG}text")
+        ]
+        texts.setdefault((tail, head), []).extend(r for r in rows if r)
+    return texts
+
+
 def node_boxes(svg: str) -> dict[str, tuple[float, ...]]:
     """The bounding box (min x, min y, max x, max y) of each node's shapes, by node id."""
     boxes = {}

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import graphviz
 import pytest
 
-from autograd_core import RULES, Value, topological_order
+from autograd_core import RULES, Value, apply_op, topological_order
 from viz import draw_graph, graph_stats, to_svg
+from viz.graph import build_view
 
 from .helpers import (
     micrograd_mlp_output,
     neuron_graph,
     neuron_hand_deltas,
     node_boxes,
+    node_symbols,
     node_texts,
     parse_svg,
     svg_groups,
@@ -191,3 +194,43 @@ def test_micrograd_mlp_renders_one_node_per_neuron():
     # Collapsing keeps the output's value and delta.
     key = f"n{len(topological_order(root)) - 1}"
     assert f"data {root.data:.4f}" in texts[key] and "δ 1.0000" in texts[key]
+
+
+def test_micrograd_add_chain_loss_keeps_its_ops_when_collapsed():
+    # micrograd's neuron is an add chain (b + w0 x0 + w1 x1 + ...), not one sum node.
+    score, _ = micrograd_mlp_output()
+    target = Value(1.5, "t")
+    loss = (score - target) ** 2
+    loss.label = "L"
+    svg = to_svg(loss, collapse="neurons", mode="backward")
+    symbols = node_symbols(svg)
+    assert Counter(symbols.values()) == {
+        "leaf": 3, "relu(Σ2)": 16, "relu(Σ16)": 16, "Σ16": 1, "-": 1, "** 2": 1}
+    key_of = {node: key for key, node in _keys(loss).items()}
+    texts = node_texts(svg)
+    assert symbols[key_of[loss]] == "** 2" and texts[key_of[loss]].startswith("L\n")
+    assert symbols[key_of[target]] == "leaf" and symbols[key_of[loss.parents[0]]] == "-"
+    assert symbols[key_of[score]] == "Σ16"  # the linear output neuron's add chain
+
+
+def test_a_sum_without_bias_or_of_non_products_is_not_a_neuron():
+    w = [Value(0.5), Value(-1.0), Value(2.0)]
+    penalty = apply_op("sum", *[p * p for p in w])  # no bias: a penalty, not a neuron
+    errors = apply_op("sum", *[(p - 1.0) ** 2 for p in w], Value(0.1))  # terms not products
+    root = penalty + errors
+    collapsed = {n.symbol for n in build_view(root, collapse="neurons").nodes}
+    full = {n.symbol for n in build_view(root).nodes}
+    assert collapsed == full and not any("Σ" in s and s != "Σ" for s in collapsed)
+    assert len(build_view(root, collapse="neurons").nodes) == graph_stats(root).nodes
+
+
+def test_collapsing_a_long_add_chain_that_is_no_neuron_takes_linear_time():
+    # 20 000 links without a bias: each inner link is checked once, not re-walked
+    # (re-walking made this quadratic, about a minute).
+    chain = Value(1.0) * 2.0
+    for i in range(20_000):
+        chain = chain + Value(float(i)) * 3.0
+    start = time.perf_counter()
+    view = build_view(chain, collapse="neurons")
+    assert time.perf_counter() - start < 10
+    assert len(view.nodes) == graph_stats(chain).nodes  # nothing merged

@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from collections import Counter  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 import nn  # noqa: E402
@@ -14,7 +16,7 @@ from viz import draw_network, model_scores, predict_classes, to_svg  # noqa: E40
 from viz.demo import run_demo  # noqa: E402
 from viz.network import batched_forward  # noqa: E402
 
-from .helpers import node_texts, parse_svg, svg_groups  # noqa: E402
+from .helpers import edge_texts, node_symbols, node_texts, parse_svg, svg_groups  # noqa: E402
 
 
 def test_nn_mlp_graph_collapses_to_one_node_per_neuron():
@@ -25,6 +27,8 @@ def test_nn_mlp_graph_collapses_to_one_node_per_neuron():
     assert len(svg_groups(svg, "node")) == 2 + 16 + 16 + 1
     assert len(svg_groups(svg, "edge")) == 2 * 16 + 16 * 16 + 16
     assert any(f"data {score.data:.4f}" in t for t in node_texts(svg).values())
+    assert Counter(node_symbols(svg).values()) == {
+        "leaf": 2, "relu(Σ2)": 16, "relu(Σ16)": 16, "Σ16": 1}
 
 
 def test_nn_models_are_evaluated_in_one_batch():
@@ -70,9 +74,50 @@ def test_batch_loss_collapses_with_shared_weights_hidden():
     model = nn.MLP(2, [16, 16, 1], seed=0)
     loss = nn.hinge_loss([model(list(x))[0] for x in X], list(2 * y - 1)) + nn.l2(model, 1e-4)
     svg = to_svg(loss, collapse="neurons", mode="backward")
-    texts = node_texts(svg).values()
-    # One node per hidden neuron and sample plus each sample's hinge relu(1 - y s);
-    # the 337 shared weights are not drawn.
-    assert sum("relu(Σ" in t for t in texts) == (32 + 1) * len(X)
-    assert len(svg_groups(svg, "node")) < 34 * len(X) + 10
-    assert sum("leaf" in t for t in texts) <= 1  # the mean's divisor
+    symbols = Counter(node_symbols(svg).values())
+    n = len(X)
+    # One node per neuron and sample; each sample's hinge relu(1 - y s) stays three
+    # ops (y * s, 1 - ., relu) with its two constants; then the mean (sum, / and its
+    # divisor), the penalty (its sum, * and the strength) and the final +. The 337
+    # shared weights and the penalty's w * w terms are not drawn.
+    assert symbols["relu(Σ2)"] == symbols["relu(Σ16)"] == 16 * n
+    assert symbols["Σ16"] == n  # the linear output neuron
+    assert symbols["relu"] == symbols["-"] == n
+    assert symbols["*"] == n + 1 and symbols["Σ"] == 2 and symbols["/"] == symbols["+"] == 1
+    assert symbols["leaf"] == 2 * n + 2
+    assert len(svg_groups(svg, "node")) == sum(symbols.values()) == 38 * n + 7
+    hinge_relus = [key for key, symbol in node_symbols(svg).items() if symbol == "relu"]
+    # Each hinge relu receives one labelled edge: d relu / d(1 - y s) and the message.
+    labelled = {pair: rows for pair, rows in edge_texts(svg).items() if pair[1] in hinge_relus}
+    assert len(labelled) == n
+    for rows in labelled.values():
+        assert rows[0].startswith("∂ ") and rows[1].startswith("msg "), rows
+
+
+def test_mlp_loss_keeps_sub_and_pow_when_collapsed():
+    model = nn.MLP(2, [4, 1], seed=0)
+    score = model([Value(0.3, "x1"), Value(-0.4, "x2")])[0]
+    target = 0.25
+    loss = (score - target) ** 2
+    svg = to_svg(loss, collapse="neurons", mode="backward")
+    symbols = node_symbols(svg)
+    texts = node_texts(svg)
+    # 2 inputs, 4 hidden neurons, the linear output neuron, the target, sub and pow.
+    assert Counter(symbols.values()) == {
+        "leaf": 3, "relu(Σ2)": 4, "Σ4": 1, "-": 1, "** 2": 1}
+    sub = next(key for key, symbol in symbols.items() if symbol == "-")
+    power = next(key for key, symbol in symbols.items() if symbol == "** 2")
+    out = next(key for key, symbol in symbols.items() if symbol == "Σ4")
+    target_leaf = next(key for key, text in texts.items() if "data 0.2500" in text)
+    error = score.data - target
+    assert f"data {error ** 2:.4f}" in texts[power] and "δ 1.0000" in texts[power]
+    assert f"data {error:.4f}" in texts[sub] and f"δ {2 * error:.4f}" in texts[sub]
+    assert f"δ {2 * error:.4f}" in texts[out]
+    # The loss's edges carry their local derivative and message, as in the full view.
+    edges = edge_texts(svg)
+    assert edges[(sub, power)] == [f"∂ {2 * error:.4f}", f"msg {2 * error:.4f}"]
+    assert edges[(out, sub)] == ["∂ 1.0000", f"msg {2 * error:.4f}"]
+    assert edges[(target_leaf, sub)] == ["∂ -1.0000", f"msg {-2 * error:.4f}"]
+    # Edges into a neuron stand for several links: no single derivative to print.
+    assert all(edges[pair] == [] for pair in edges if pair[1] == out)
+    assert sum(1 for pair in edges if pair[1] == out) == 4
