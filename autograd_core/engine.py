@@ -237,16 +237,13 @@ _new_value = object.__new__
 # returned function is the operator itself (no intermediate call), with the rule's
 # forward and local functions bound in its closure (no attribute look-ups per op).
 
-# Ops whose local derivatives are constants: their tuple is taken from the rule
-# table once and shared by every node (no call, no allocation per node).
-_CONSTANT_LOCAL_OPS = ("add", "sub", "neg")
 
 def _hot_functions(rule: Rule) -> tuple[Callable, Callable, tuple | None]:
     """The rule's forward and local functions for the hot path, and its shared locals."""
     forward = rule.forward
-    shared = None
-    if rule.name in _CONSTANT_LOCAL_OPS:
-        shared = rule.local(*(0.5,) * rule.arity, 0.5)
+    # A rule whose local derivatives are constants gives them once, to be shared by
+    # every node it makes (no call, no allocation per node).
+    shared = rule.local(*(0.5,) * rule.arity, 0.5) if rule.constant_local else None
     return forward, rule.local, shared
 
 
@@ -433,13 +430,13 @@ class Value:
 
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
-            return _binary(_POWV, self, exponent)
+            return _apply(_POWV, (self, exponent), ())
         if isinstance(exponent, np.ndarray):
             return NotImplemented
-        return _unary(_POW, self, (_as_float(exponent, "exponent"),))
+        return _apply(_POW, (self,), (_as_float(exponent, "exponent"),))
 
     def __rpow__(self, base: Any) -> Value:
-        return _binary(_POWV, base, self)
+        return _apply(_POWV, (_lift(base), self), ())
 
     __neg__ = _unary_method(_NEG)
 
@@ -462,7 +459,7 @@ class Value:
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, else slope * x; the derivative at 0 is the slope."""
-        return _unary(_LEAKY, self, (_as_float(slope, "slope"),))
+        return _apply(_LEAKY, (self,), (_as_float(slope, "slope"),))
 
     abs = _unary_method(_ABS, "|x|; its derivative at 0 is taken to be 0.")
 
@@ -498,25 +495,13 @@ def _lift(x: Any) -> Value:
     return _node(_as_float(x, "operand"), "", (), (), ())
 
 
-def _unary(rule: Rule, x: Value, attrs: tuple = ()) -> Value:
-    data = x.data
-    out = rule.forward(data, *attrs)
+def _apply(rule: Rule, nodes: tuple, attrs: tuple) -> Value:
+    """Apply a rule to nodes: forward, local derivatives, record (the non-hot path)."""
+    data = [node.data for node in nodes]
+    out = rule.forward(*data, *attrs)
     if _special_modes:
-        return _node_in_mode(rule, out, (x,), attrs)
-    return _node(out, rule.name, (x,), rule.local(data, out, *attrs), attrs)
-
-
-def _binary(rule: Rule, x: Any, y: Any) -> Value:
-    if type(x) is not Value:
-        x = _lift(x)
-    if type(y) is not Value:
-        y = _lift(y)
-    a = x.data
-    b = y.data
-    out = rule.forward(a, b)
-    if _special_modes:
-        return _node_in_mode(rule, out, (x, y), ())
-    return _node(out, rule.name, (x, y), rule.local(a, b, out), ())
+        return _node_in_mode(rule, out, nodes, attrs)
+    return _node(out, rule.name, nodes, rule.local(*data, out, *attrs), attrs)
 
 
 def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
@@ -534,12 +519,7 @@ def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
         raise ValueError(f"op {name!r} takes {rule.arity} inputs, got {len(inputs)}")
     if not inputs:
         raise ValueError(f"op {name!r} needs at least one input")
-    nodes = tuple(x if type(x) is Value else _lift(x) for x in inputs)
-    data = tuple(node.data for node in nodes)
-    out = rule.forward(*data, *attrs)
-    if _special_modes:
-        return _node_in_mode(rule, out, nodes, tuple(attrs))
-    return _node(out, name, nodes, rule.local(*data, out, *attrs), tuple(attrs))
+    return _apply(rule, tuple(_lift(x) for x in inputs), tuple(attrs))
 
 
 def _data(x: Any) -> float:

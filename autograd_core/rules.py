@@ -51,6 +51,8 @@ class Rule:
             names the smooth piece the inputs lie on; where it changes between
             nearby points, the op is not differentiable there. ``None`` for smooth
             ops.
+        constant_local: the local derivatives do not depend on the inputs (add,
+            sub, neg), so the engine may compute them once and share them.
     """
 
     name: str
@@ -61,6 +63,7 @@ class Rule:
     text: str
     symbol: str
     branch: Callable[..., Any] | None = None
+    constant_local: bool = False
 
 
 RULES: dict[str, Rule] = {}
@@ -75,6 +78,7 @@ def register(
     *,
     symbol: str | None = None,
     branch: Callable[..., Any] | None = None,
+    constant_local: bool = False,
 ) -> Rule:
     """Add a primitive to :data:`RULES`; the local function's docstring is its text."""
     if name in RULES:
@@ -82,7 +86,8 @@ def register(
     text = (local.__doc__ or "").strip()
     if not text:
         raise ValueError(f"rule {name!r}: its local-derivative function needs a docstring")
-    rule = Rule(name, arity, forward, forward_array, local, text, symbol or name, branch)
+    rule = Rule(name, arity, forward, forward_array, local, text, symbol or name, branch,
+                constant_local)
     RULES[name] = rule
     return rule
 
@@ -193,7 +198,7 @@ def _add_local(x, y, out):
     return (1.0, 1.0)
 
 
-register("add", 2, operator.add, np.add, _add_local, symbol="+")
+register("add", 2, operator.add, np.add, _add_local, symbol="+", constant_local=True)
 
 
 def _sub_local(x, y, out):
@@ -201,7 +206,7 @@ def _sub_local(x, y, out):
     return (1.0, -1.0)
 
 
-register("sub", 2, operator.sub, np.subtract, _sub_local, symbol="-")
+register("sub", 2, operator.sub, np.subtract, _sub_local, symbol="-", constant_local=True)
 
 
 def _mul_local(x, y, out):
@@ -279,7 +284,7 @@ def _neg_local(x, out):
     return (-1.0,)
 
 
-register("neg", 1, operator.neg, np.negative, _neg_local, symbol="-")
+register("neg", 1, operator.neg, np.negative, _neg_local, symbol="-", constant_local=True)
 
 
 def _float_pow(x: float, exponent: float) -> float:

@@ -153,3 +153,12 @@ def test_overflow_gives_inf():
     assert (Value(1e200) ** 3).local_grads == (math.inf,)
     assert (Value(10.0) ** Value(400.0)).data == math.inf
     assert (Value(1e300) * 1e300).data == math.inf
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in RULES.items() if r.constant_local))
+def test_constant_local_rules_really_are_constant(name):
+    # The engine shares one local-derivative tuple among all nodes of these rules.
+    rule = RULES[name]
+    points = [(0.5,) * rule.arity, tuple(float(i) - 2.5 for i in range(rule.arity))]
+    results = [rule.local(*p, rule.forward(*p), *()) for p in points]
+    assert results[0] == results[1]
