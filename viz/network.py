@@ -10,13 +10,15 @@ width that grows with the weight's magnitude. :func:`dense_layers` and
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import graphviz
 import numpy as np
 
-from autograd_core import RULES
+from autograd_core import RULES, Value
+from autograd_core.trace import TraceWarning, trace
 
 from ._render import format_number
 
@@ -67,42 +69,41 @@ def layer_weights(neurons: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     return weights, biases
 
 
-def _activation_array(name: str, z: np.ndarray, neuron: Any) -> np.ndarray:
-    if name in _IDENTITY:
-        return z
-    rule = RULES.get(name)
-    if rule is None:
-        raise NotImplementedError(f"no rule for activation {name!r} (known: {sorted(RULES)})")
-    if name == "leaky_relu":
-        return rule.forward_array(z, float(getattr(neuron, "slope", 0.01)))
-    return rule.forward_array(z)
-
-
 def batched_forward(module: Any, X: np.ndarray) -> list[np.ndarray]:
     """Every layer's activations for all rows of ``X`` at once (numpy, no graph).
 
-    Each neuron computes ``activation(w . x + b)`` with its ``.activation`` name, read
-    from the rule table's array forward. Returns one ``[n, width]`` array per layer.
+    The neurons themselves are called once, on the first row, and that graph is
+    replayed on the whole batch (``autograd_core.trace``): each neuron's own weighted
+    sum and activation are used, and no second forward pass is written here. Returns
+    one ``[n, width]`` array per layer.
+
+    Raises:
+        ValueError: ``X`` is not a non-empty 2-D array of the first layer's width.
+        TraceWarning: a neuron compares its data, so its graph cannot be replayed
+            (raised, not warned, so that callers can fall back to calling the model).
     """
     layers = dense_layers(module)
     values = np.asarray(X, dtype=float)
-    if values.ndim != 2:
-        raise ValueError(f"X must be a 2-D array [n, features]; got shape {values.shape}")
-    outputs = []
-    for neurons in layers:
-        weights, biases = layer_weights(neurons)
-        if weights.shape[1] != values.shape[1]:
-            raise ValueError(
-                f"a layer expects {weights.shape[1]} inputs but gets {values.shape[1]}"
-            )
-        z = values @ weights.T + biases
-        columns = [
-            _activation_array(str(getattr(n, "activation", "linear")), z[:, j], n)
-            for j, n in enumerate(neurons)
-        ]
-        values = np.stack(columns, axis=1)
-        outputs.append(values)
-    return outputs
+    if values.ndim != 2 or len(values) == 0:
+        raise ValueError(
+            f"X must be a non-empty 2-D array [n, features]; got shape {values.shape}")
+    expected = len(layers[0][0].w)
+    if expected != values.shape[1]:
+        raise ValueError(f"a layer expects {expected} inputs but gets {values.shape[1]}")
+
+    def every_layer(inputs: list[Value]) -> list[Value]:
+        outputs: list[Value] = []
+        current: list[Any] = inputs
+        for neurons in layers:
+            current = [neuron(current) for neuron in neurons]
+            outputs.extend(current)
+        return outputs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TraceWarning)
+        flat = trace(every_layer, values[0].tolist()).forward(values)
+    bounds = np.cumsum([0, *(len(neurons) for neurons in layers)])
+    return [flat[:, start:end] for start, end in zip(bounds[:-1], bounds[1:])]
 
 
 def draw_network(

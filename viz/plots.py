@@ -3,10 +3,10 @@
 Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot state), so
 they work without a display; save them with ``fig.savefig(path)``.
 
-Models with the ``nn`` layer structure are evaluated on whole grids at once with
-numpy (:func:`viz.network.batched_forward`), checked against the model's own output
-on a few points; other models are asked through ``predict_proba`` / ``predict`` or,
-last, called point by point.
+Models with the ``nn`` layer structure are evaluated on whole grids at once by
+replaying their own recorded graph with numpy (:func:`viz.network.batched_forward`),
+checked against the model's own output on a few points; other models are asked
+through ``predict_proba`` / ``predict`` or, last, called point by point.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from autograd_core import Value, no_grad
+from autograd_core.trace import TraceWarning
 
 from .network import batched_forward, dense_layers, layer_weights
 
@@ -81,7 +82,7 @@ def _scores(model: Any, points: np.ndarray) -> tuple[np.ndarray, bool]:
     if layered:
         try:
             fast = batched_forward(model, points)[-1]
-        except (NotImplementedError, ValueError):
+        except (NotImplementedError, ValueError, TraceWarning):
             fast = None
         if fast is not None:
             check = _call_model(model, points[:3])

@@ -9,9 +9,11 @@ matplotlib.use("Agg")
 from collections import Counter  # noqa: E402
 
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 import nn  # noqa: E402
 from autograd_core import Value  # noqa: E402
+from autograd_core.trace import TraceWarning  # noqa: E402
 from viz import draw_network, model_scores, predict_classes, to_svg  # noqa: E402
 from viz.demo import run_demo  # noqa: E402
 from viz.network import batched_forward  # noqa: E402
@@ -121,3 +123,24 @@ def test_mlp_loss_keeps_sub_and_pow_when_collapsed():
     # Edges into a neuron stand for several links: no single derivative to print.
     assert all(edges[pair] == [] for pair in edges if pair[1] == out)
     assert sum(1 for pair in edges if pair[1] == out) == 4
+
+
+def test_batched_forward_replays_the_neurons_own_activation():
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=3)
+    X = np.array([[0.5, -1.0], [2.0, 0.25], [-1.5, 1.0]])
+    layers = batched_forward(model, X)
+    assert [layer.shape for layer in layers] == [(3, 3), (3, 1)]
+    by_calls = np.array([[v.data for v in model(row.tolist())] for row in X])
+    np.testing.assert_allclose(layers[-1], by_calls, rtol=1e-12)
+
+
+def test_scores_fall_back_to_calls_when_a_neuron_branches_on_its_data():
+    def bent(v):  # compares a Value: not replayable, so the plot must call the model
+        return v if v > 0 else v * 0.1
+
+    model = nn.MLP(2, [3, 1], activation=bent, seed=3)
+    X = np.array([[0.5, -1.0], [2.0, 0.25], [-1.5, 1.0], [0.1, 0.2]])
+    with pytest.raises(TraceWarning):
+        batched_forward(model, X)
+    by_calls = np.array([[v.data for v in model(row.tolist())] for row in X])
+    np.testing.assert_allclose(model_scores(model, X), by_calls, rtol=1e-12)
