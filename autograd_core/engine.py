@@ -23,7 +23,23 @@ import numpy as np
 
 from .rules import RULES, Rule
 
+# The compiled node store (autograd_core/_fastnode.c) when it was built, unless
+# AUTOGRAD_CORE_PURE is set; otherwise the pure-Python store below. Both compute the
+# same numbers in the same order: only storage and speed differ.
+_fastnode: Any
+if os.environ.get("AUTOGRAD_CORE_PURE"):
+    _fastnode = None
+else:
+    try:
+        from . import _fastnode
+    except ImportError:
+        _fastnode = None
+
+CORE = "python" if _fastnode is None else "compiled"
+"""Which node store this process uses: ``"compiled"`` or ``"python"``."""
+
 __all__ = [
+    "CORE",
     "Value",
     "Message",
     "topological_order",
@@ -73,16 +89,20 @@ _count_lock = threading.Lock()
 _special_modes = 0
 
 
-def _enter_mode() -> None:
+def _change_modes(step: int) -> None:
     global _special_modes
     with _count_lock:
-        _special_modes += 1
+        _special_modes += step
+        if _fastnode is not None:
+            _fastnode.set_special_modes(_special_modes)
+
+
+def _enter_mode() -> None:
+    _change_modes(1)
 
 
 def _exit_mode() -> None:
-    global _special_modes
-    with _count_lock:
-        _special_modes -= 1
+    _change_modes(-1)
 
 
 def is_grad_enabled() -> bool:
@@ -303,7 +323,68 @@ def _unary_method(rule: Rule, doc: str | None = None) -> Callable[[Value], Value
     return method
 
 
-class Value:
+class _PythonNode:
+    """The pure-Python node store: seven slots per node and the hot operators.
+
+    Used when the compiled store (``_fastnode.Node``) is not built or
+    ``AUTOGRAD_CORE_PURE`` is set; :class:`Value` adds everything else.
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "attrs")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _PythonNode:
+        node = _new_value(cls)
+        node.op = ""
+        node.parents = ()
+        node.local_grads = ()
+        node.attrs = ()
+        return node
+
+    __add__ = _binary_method(_ADD)
+
+    __radd__ = _binary_method(_ADD, reflected=True)
+
+    __sub__ = _binary_method(_SUB)
+
+    __rsub__ = _binary_method(_SUB, reflected=True)
+
+    __mul__ = _binary_method(_MUL)
+
+    __rmul__ = _binary_method(_MUL, reflected=True)
+
+    __truediv__ = _binary_method(_DIV)
+
+    __rtruediv__ = _binary_method(_DIV, reflected=True)
+
+    __neg__ = _unary_method(_NEG)
+
+    __abs__ = _unary_method(_ABS)
+
+    exp = _unary_method(_EXP, "e ** self; overflows to inf rather than raising.")
+
+    log = _unary_method(_LOG, "Natural logarithm; ``ValueError`` for inputs <= 0.")
+
+    sqrt = _unary_method(_SQRT, "Square root; ``ValueError`` for negative inputs.")
+
+    tanh = _unary_method(_TANH, "Hyperbolic tangent.")
+
+    sigmoid = _unary_method(_SIGMOID, "Logistic sigmoid 1 / (1 + e^-x), stable in both tails.")
+
+    relu = _unary_method(_RELU, "max(x, 0); its derivative at 0 is taken to be 0.")
+
+    abs = _unary_method(_ABS, "|x|; its derivative at 0 is taken to be 0.")
+
+    sin = _unary_method(_SIN, "Sine.")
+
+    cos = _unary_method(_COS, "Cosine.")
+
+    softplus = _unary_method(_SOFTPLUS, "log(1 + e^x), stable in both tails.")
+
+
+_NodeStore: Any = _PythonNode if _fastnode is None else _fastnode.Node
+
+
+class Value(_NodeStore):
     """One real number in a computation graph.
 
     Args:
@@ -319,6 +400,10 @@ class Value:
         local_grads: d self / d parent for each parent, computed in the forward pass.
         attrs: the op's constant attributes (the exponent of ``x ** 2``, a slope).
 
+    The arithmetic operators and the methods ``exp log sqrt tanh sigmoid relu abs
+    sin cos softplus`` each look up their rule in :data:`~autograd_core.rules.RULES`,
+    compute, and record; they live on the node store this class extends.
+
     Example:
         >>> x = Value(2.0, label="x")
         >>> y = x * x + 1
@@ -327,7 +412,7 @@ class Value:
         (5.0, 4.0)
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "attrs")
+    __slots__ = ()
 
     def __init__(self, data: Number, label: str = "") -> None:
         if type(label) is not str:
@@ -335,10 +420,6 @@ class Value:
         self.data = _as_float(data)
         self.grad: Any = 0.0
         self.label = label
-        self.op = ""
-        self.parents: tuple[Value, ...] = ()
-        self.local_grads: tuple = ()
-        self.attrs: tuple = ()
 
     # -- display and conversion ------------------------------------------------
 
@@ -394,39 +475,9 @@ class Value:
                 else:
                     node.grad = node.grad + delta
             return
-        seed = _as_float(gradient, "gradient")
-        if not self.parents:
-            self.grad += seed
-            return
-        order = _interior_order(self)
-        self.grad = seed
-        # The hot path: one loop, children before parents.
-        for node in reversed(order):
-            delta = node.grad
-            parents = node.parents
-            if len(parents) == 1:  # most nodes: skip building a zip
-                parents[0].grad += delta * node.local_grads[0]
-            else:
-                for parent, local in zip(parents, node.local_grads):
-                    parent.grad += delta * local
+        _float_backward(self, _as_float(gradient, "gradient"))
 
-    # -- arithmetic (each operator looks up its rule, computes, records) -------
-
-    __add__ = _binary_method(_ADD)
-
-    __radd__ = _binary_method(_ADD, reflected=True)
-
-    __sub__ = _binary_method(_SUB)
-
-    __rsub__ = _binary_method(_SUB, reflected=True)
-
-    __mul__ = _binary_method(_MUL)
-
-    __rmul__ = _binary_method(_MUL, reflected=True)
-
-    __truediv__ = _binary_method(_DIV)
-
-    __rtruediv__ = _binary_method(_DIV, reflected=True)
+    # -- the ops that take an attribute or a Value exponent (the non-hot path) --
 
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
@@ -438,39 +489,17 @@ class Value:
     def __rpow__(self, base: Any) -> Value:
         return _apply(_POWV, (_lift(base), self), ())
 
-    __neg__ = _unary_method(_NEG)
-
     def __pos__(self) -> Value:
         return self
-
-    __abs__ = _unary_method(_ABS)
-
-    exp = _unary_method(_EXP, "e ** self; overflows to inf rather than raising.")
-
-    log = _unary_method(_LOG, "Natural logarithm; ``ValueError`` for inputs <= 0.")
-
-    sqrt = _unary_method(_SQRT, "Square root; ``ValueError`` for negative inputs.")
-
-    tanh = _unary_method(_TANH, "Hyperbolic tangent.")
-
-    sigmoid = _unary_method(_SIGMOID, "Logistic sigmoid 1 / (1 + e^-x), stable in both tails.")
-
-    relu = _unary_method(_RELU, "max(x, 0); its derivative at 0 is taken to be 0.")
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, else slope * x; the derivative at 0 is the slope."""
         return _apply(_LEAKY, (self,), (_as_float(slope, "slope"),))
 
-    abs = _unary_method(_ABS, "|x|; its derivative at 0 is taken to be 0.")
 
-    sin = _unary_method(_SIN, "Sine.")
-
-    cos = _unary_method(_COS, "Cosine.")
-
-    softplus = _unary_method(_SOFTPLUS, "log(1 + e^x), stable in both tails.")
-
-
-def _node(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple) -> Value:
+def _python_node(
+    data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple
+) -> Value:
     """Make a recorded node without re-validating (the engine's own constructor)."""
     node = _new_value(Value)
     node.data = data
@@ -481,6 +510,29 @@ def _node(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple
     node.local_grads = local_grads
     node.attrs = attrs
     return node
+
+
+def _python_backward(root: Value, seed: float) -> None:
+    """``backward()``'s float path in Python: one loop, children before parents."""
+    if not root.parents:
+        root.grad += seed
+        return
+    order = _interior_order(root)
+    root.grad = seed
+    for node in reversed(order):
+        delta = node.grad
+        parents = node.parents
+        if len(parents) == 1:  # most nodes: skip building a zip
+            parents[0].grad += delta * node.local_grads[0]
+        else:
+            for parent, local in zip(parents, node.local_grads):
+                parent.grad += delta * local
+
+
+_node: Callable[..., Value] = _python_node if _fastnode is None else _fastnode.make
+_float_backward: Callable[[Value, float], None] = (
+    _python_backward if _fastnode is None else _fastnode.backward
+)
 
 
 def _lift(x: Any) -> Value:
@@ -718,3 +770,9 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     """
     first = grad(output, inputs, create_graph=True)
     return [[float(d) for d in grad(g, inputs)] for g in first]
+
+
+if _fastnode is not None:
+    _fastnode.bind(Value, _lift, _node_in_mode, {
+        name: (RULES[name], *_hot_functions(RULES[name])) for name in _fastnode.HOT_RULES
+    })

@@ -1,0 +1,873 @@
+/* The compiled node store of autograd_core (optional; engine.py works without it).
+ *
+ * It changes how a node is stored and how the hot loops run, never what is computed:
+ *
+ *   - a node keeps its value, its grad and each edge's local derivative as C doubles
+ *     and its parents inline (one allocation per node, no float objects, no tuples),
+ *     so Python's cyclic garbage collector has one small object per node to walk;
+ *   - the operators call the rule table's own forward and local functions (this file
+ *     knows no op's maths: rules.py stays the one place for derivatives);
+ *   - backward() runs the same traversal and the same additions, in the same order,
+ *     as the pure-Python engine, so both give bit-for-bit the same gradients.
+ *
+ * engine.py subclasses Node as Value and registers, through bind(), the Value class,
+ * its number-lifting function, its no_grad/detect_anomaly path and the hot rules.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    PyObject *parent; /* a Node */
+    double local;     /* d node / d parent, recorded in the forward pass */
+} Edge;
+
+typedef struct {
+    PyObject_VAR_HEAD /* ob_size: the number of parents (0 for a leaf) */
+    double data;
+    double grad;
+    PyObject *grad_obj; /* a grad that is not a float (a Value under create_graph) */
+    PyObject *label;
+    PyObject *op;
+    PyObject *attrs;
+    uint64_t mark; /* the last backward traversal that visited this node */
+    Edge edges[1];
+} NodeObject;
+
+static PyTypeObject NodeType;
+
+/* -------------------------------------------------------------------------
+ * What engine.py registers (bind) */
+
+enum {
+    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_NEG, OP_ABS, OP_EXP, OP_LOG, OP_SQRT,
+    OP_TANH, OP_SIGMOID, OP_RELU, OP_SIN, OP_COS, OP_SOFTPLUS, N_HOT
+};
+
+static const char *const hot_names[N_HOT] = {
+    "add", "sub", "mul", "div", "neg", "abs", "exp", "log", "sqrt",
+    "tanh", "sigmoid", "relu", "sin", "cos", "softplus",
+};
+
+typedef struct {
+    PyObject *rule;    /* the Rule, passed back to engine.py's mode path */
+    PyObject *name;    /* recorded as the node's op */
+    PyObject *forward; /* forward(*inputs) on floats */
+    PyObject *local;   /* local(*inputs, out) -> tuple of local derivatives */
+    int shared;        /* constant local derivatives, computed once (add, sub, neg) */
+    double shared_locals[2];
+} HotRule;
+
+static HotRule hot[N_HOT];
+static PyTypeObject *value_type; /* engine.Value: the class every node is made as */
+static PyObject *lift_fn;        /* engine._lift: numbers to leaves, clear TypeErrors */
+static PyObject *in_mode_fn;     /* engine._node_in_mode(rule, out, parents, attrs) */
+static PyObject *empty_str;
+static PyObject *empty_tuple;
+static long special_modes;       /* mirrors engine._special_modes */
+static uint64_t traversal_epoch;
+
+#define IS_NODE(o) PyObject_TypeCheck((o), &NodeType)
+#define NODE(o) ((NodeObject *)(o))
+
+/* A recorded node with n parents; parents' references are taken here. It is made
+ * untracked by the cyclic garbage collector: see track_reachable. */
+static NodeObject *
+new_node(double data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
+         const double *locals, PyObject *attrs)
+{
+    NodeObject *node = PyObject_GC_NewVar(NodeObject, value_type, n);
+    if (node == NULL)
+        return NULL;
+    node->data = data;
+    node->grad = 0.0;
+    node->grad_obj = NULL;
+    Py_INCREF(empty_str);
+    node->label = empty_str;
+    Py_INCREF(op);
+    node->op = op;
+    Py_INCREF(attrs);
+    node->attrs = attrs;
+    node->mark = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_INCREF(parents[i]);
+        node->edges[i].parent = parents[i];
+        node->edges[i].local = locals[i];
+    }
+    return node;
+}
+
+/* Nodes and the cyclic garbage collector.
+ *
+ * A node refers to its parents, its label (a str), its attrs (a tuple of atoms) and
+ * its grad. Parents are fixed at creation and are older than the node, so edges
+ * never close a cycle; labels and attrs hold no containers. Only a grad that is a
+ * Value (create_graph) can close one: x.grad = 2 * x. So nodes start untracked,
+ * like CPython's tuples of atoms, and the collector never walks an ordinary graph
+ * (walking it again and again as it grows cost more than building it). When a node
+ * gets a Value as its grad, it and every node reachable from that Value become
+ * tracked, so any cycle this closes lies wholly among tracked objects and is found.
+ * Invariant: every node reachable from a tracked node is tracked. */
+static int
+track_reachable(PyObject *start)
+{
+    PyObject **stack = NULL;
+    Py_ssize_t size = 0, capacity = 0;
+    PyObject *node = start;
+    for (;;) {
+        if (!PyObject_GC_IsTracked(node)) {
+            NodeObject *current = NODE(node);
+            PyObject_GC_Track(node);
+            Py_ssize_t needed = size + Py_SIZE(current) + 1;
+            if (needed > capacity) {
+                Py_ssize_t grown = needed > 2 * capacity ? needed : 2 * capacity;
+                PyObject **items = PyMem_Realloc(stack, grown * sizeof(PyObject *));
+                if (items == NULL) {
+                    PyMem_Free(stack);
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                stack = items;
+                capacity = grown;
+            }
+            for (Py_ssize_t i = 0; i < Py_SIZE(current); i++)
+                stack[size++] = current->edges[i].parent;
+            if (current->grad_obj != NULL)
+                stack[size++] = current->grad_obj;
+        }
+        if (size == 0)
+            break;
+        node = stack[--size];
+    }
+    PyMem_Free(stack);
+    return 0;
+}
+
+/* A constant leaf for a float, or whatever engine._lift makes of anything else. */
+static PyObject *
+lift(PyObject *x)
+{
+    if (IS_NODE(x)) {
+        Py_INCREF(x);
+        return x;
+    }
+    if (PyFloat_CheckExact(x)) {
+        double value = PyFloat_AS_DOUBLE(x);
+        if (value == value)
+            return (PyObject *)new_node(value, empty_str, 0, NULL, NULL, empty_tuple);
+    }
+    return PyObject_CallOneArg(lift_fn, x);
+}
+
+/* Read a rule's tuple of n local derivatives into doubles. */
+static int
+read_locals(PyObject *result, Py_ssize_t n, double *locals, PyObject *name)
+{
+    if (!PyTuple_Check(result) || PyTuple_GET_SIZE(result) != n) {
+        PyErr_Format(PyExc_TypeError,
+                     "the local function of rule %R must return a tuple of %zd "
+                     "derivatives; got %R", name, n, result);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(result, i);
+        locals[i] = PyFloat_CheckExact(item) ? PyFloat_AS_DOUBLE(item) : PyFloat_AsDouble(item);
+        if (locals[i] == -1.0 && PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
+static int
+check_bound(void)
+{
+    if (value_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "autograd_core._fastnode is not bound");
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply hot rule k to n (1 or 2) nodes: forward, local derivatives, record. */
+static PyObject *
+apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
+{
+    HotRule *rule = &hot[k];
+    PyObject *args[3] = {NULL, NULL, NULL};
+    PyObject *out = NULL, *result = NULL;
+    double locals[2];
+    Py_ssize_t i;
+
+    if (check_bound())
+        return NULL;
+    for (i = 0; i < n; i++) {
+        args[i] = PyFloat_FromDouble(NODE(nodes[i])->data);
+        if (args[i] == NULL)
+            goto done;
+    }
+    out = PyObject_Vectorcall(rule->forward, args, n, NULL);
+    if (out == NULL)
+        goto done;
+    if (special_modes) {
+        PyObject *parents = PyTuple_New(n);
+        if (parents == NULL)
+            goto done;
+        for (i = 0; i < n; i++) {
+            Py_INCREF(nodes[i]);
+            PyTuple_SET_ITEM(parents, i, nodes[i]);
+        }
+        result = PyObject_CallFunctionObjArgs(in_mode_fn, rule->rule, out, parents,
+                                              empty_tuple, NULL);
+        Py_DECREF(parents);
+        goto done;
+    }
+    double data = PyFloat_CheckExact(out) ? PyFloat_AS_DOUBLE(out) : PyFloat_AsDouble(out);
+    if (data == -1.0 && PyErr_Occurred())
+        goto done;
+    if (rule->shared) {
+        locals[0] = rule->shared_locals[0];
+        locals[1] = rule->shared_locals[1];
+    }
+    else {
+        args[n] = out;
+        PyObject *local = PyObject_Vectorcall(rule->local, args, n + 1, NULL);
+        args[n] = NULL;
+        if (local == NULL)
+            goto done;
+        int failed = read_locals(local, n, locals, rule->name);
+        Py_DECREF(local);
+        if (failed)
+            goto done;
+    }
+    result = (PyObject *)new_node(data, rule->name, n, nodes, locals, empty_tuple);
+done:
+    for (i = 0; i < n; i++)
+        Py_XDECREF(args[i]);
+    Py_XDECREF(out);
+    return result;
+}
+
+static PyObject *
+apply_binary(int k, PyObject *a, PyObject *b)
+{
+    PyObject *nodes[2];
+    if (check_bound())
+        return NULL;
+    nodes[0] = lift(a);
+    if (nodes[0] == NULL)
+        return NULL;
+    nodes[1] = lift(b);
+    if (nodes[1] == NULL) {
+        Py_DECREF(nodes[0]);
+        return NULL;
+    }
+    PyObject *result = apply_hot(k, 2, nodes);
+    Py_DECREF(nodes[0]);
+    Py_DECREF(nodes[1]);
+    return result;
+}
+
+static PyObject *node_add(PyObject *a, PyObject *b) { return apply_binary(OP_ADD, a, b); }
+static PyObject *node_sub(PyObject *a, PyObject *b) { return apply_binary(OP_SUB, a, b); }
+static PyObject *node_mul(PyObject *a, PyObject *b) { return apply_binary(OP_MUL, a, b); }
+static PyObject *node_div(PyObject *a, PyObject *b) { return apply_binary(OP_DIV, a, b); }
+static PyObject *node_neg(PyObject *x) { return apply_hot(OP_NEG, 1, &x); }
+static PyObject *node_absolute(PyObject *x) { return apply_hot(OP_ABS, 1, &x); }
+
+#define UNARY_METHOD(fname, K)                                         \
+    static PyObject *fname(PyObject *self, PyObject *Py_UNUSED(ignored)) \
+    {                                                                  \
+        return apply_hot(K, 1, &self);                                 \
+    }
+
+UNARY_METHOD(node_exp, OP_EXP)
+UNARY_METHOD(node_log, OP_LOG)
+UNARY_METHOD(node_sqrt, OP_SQRT)
+UNARY_METHOD(node_tanh, OP_TANH)
+UNARY_METHOD(node_sigmoid, OP_SIGMOID)
+UNARY_METHOD(node_relu, OP_RELU)
+UNARY_METHOD(node_abs, OP_ABS)
+UNARY_METHOD(node_sin, OP_SIN)
+UNARY_METHOD(node_cos, OP_COS)
+UNARY_METHOD(node_softplus, OP_SOFTPLUS)
+
+/* -------------------------------------------------------------------------
+ * The node type */
+
+static PyObject *
+node_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    NodeObject *node = (NodeObject *)type->tp_alloc(type, 0);
+    if (node == NULL)
+        return NULL;
+    /* A subclass with a __dict__ can hold anything and stays tracked. */
+    if (type == value_type)
+        PyObject_GC_UnTrack(node);
+    Py_INCREF(empty_str);
+    node->label = empty_str;
+    Py_INCREF(empty_str);
+    node->op = empty_str;
+    Py_INCREF(empty_tuple);
+    node->attrs = empty_tuple;
+    return (PyObject *)node;
+}
+
+static int
+node_traverse(NodeObject *self, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = 0; i < Py_SIZE(self); i++)
+        Py_VISIT(self->edges[i].parent);
+    Py_VISIT(self->grad_obj);
+    Py_VISIT(self->label);
+    Py_VISIT(self->attrs);
+    return 0;
+}
+
+/* Parents are fixed at creation and a node is made after its parents, so edges alone
+ * never form a cycle; a cycle runs through a grad (create_graph), a label or attrs. */
+static int
+node_clear(NodeObject *self)
+{
+    Py_CLEAR(self->grad_obj);
+    Py_CLEAR(self->label);
+    Py_CLEAR(self->attrs);
+    return 0;
+}
+
+static void
+node_dealloc(NodeObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, node_dealloc)
+    for (Py_ssize_t i = 0; i < Py_SIZE(self); i++)
+        Py_CLEAR(self->edges[i].parent);
+    Py_CLEAR(self->grad_obj);
+    Py_CLEAR(self->label);
+    Py_CLEAR(self->op);
+    Py_CLEAR(self->attrs);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
+}
+
+static int
+refuse_delete(PyObject *value, const char *name)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot delete a Value's %s", name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+get_data(NodeObject *self, void *closure)
+{
+    return PyFloat_FromDouble(self->data);
+}
+
+static int
+set_data(NodeObject *self, PyObject *value, void *closure)
+{
+    if (refuse_delete(value, "data"))
+        return -1;
+    double data = PyFloat_AsDouble(value);
+    if (data == -1.0 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "Value.data must be a real number; got %R (%s)",
+                     value, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    self->data = data;
+    return 0;
+}
+
+static PyObject *
+get_grad(NodeObject *self, void *closure)
+{
+    if (self->grad_obj != NULL) {
+        Py_INCREF(self->grad_obj);
+        return self->grad_obj;
+    }
+    return PyFloat_FromDouble(self->grad);
+}
+
+/* A grad is a real number, kept as a double, or a Value (create_graph). */
+static int
+store_grad(NodeObject *self, PyObject *value)
+{
+    if (PyFloat_Check(value)) {
+        self->grad = PyFloat_AS_DOUBLE(value);
+        Py_CLEAR(self->grad_obj);
+        return 0;
+    }
+    if (IS_NODE(value)) {
+        Py_INCREF(value);
+        Py_XSETREF(self->grad_obj, value);
+        /* A tracked node's parents are tracked already: walk from the new grad. */
+        return track_reachable(PyObject_GC_IsTracked((PyObject *)self) ? value
+                                                                      : (PyObject *)self);
+    }
+    double grad = PyFloat_AsDouble(value);
+    if (grad == -1.0 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "Value.grad must be a real number or a Value; "
+                     "got %R (%s)", value, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    self->grad = grad;
+    Py_CLEAR(self->grad_obj);
+    return 0;
+}
+
+static int
+set_grad(NodeObject *self, PyObject *value, void *closure)
+{
+    if (refuse_delete(value, "grad"))
+        return -1;
+    return store_grad(self, value);
+}
+
+static PyObject *
+get_label(NodeObject *self, void *closure)
+{
+    Py_INCREF(self->label);
+    return self->label;
+}
+
+static int
+set_label(NodeObject *self, PyObject *value, void *closure)
+{
+    if (refuse_delete(value, "label"))
+        return -1;
+    if (!PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "label must be a str; got %R (%s)", value,
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    Py_INCREF(value);
+    Py_XSETREF(self->label, value);
+    return 0;
+}
+
+static PyObject *
+get_op(NodeObject *self, void *closure)
+{
+    Py_INCREF(self->op);
+    return self->op;
+}
+
+static int
+set_op(NodeObject *self, PyObject *value, void *closure)
+{
+    if (refuse_delete(value, "op"))
+        return -1;
+    if (!PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "op must be a str; got %R (%s)", value,
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    Py_INCREF(value);
+    Py_XSETREF(self->op, value);
+    return 0;
+}
+
+/* attrs are constants of the op: a tuple of atoms (numbers, strings), never a
+ * container, so they cannot close a cycle (see track_reachable). */
+static int
+check_attrs(PyObject *attrs)
+{
+    if (!PyTuple_Check(attrs)) {
+        PyErr_Format(PyExc_TypeError, "attrs must be a tuple; got %R", attrs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(attrs); i++) {
+        PyObject *item = PyTuple_GET_ITEM(attrs, i);
+        if (PyObject_IS_GC(item)) {
+            PyErr_Format(PyExc_TypeError,
+                         "an op's attrs must be numbers or strings; got %R (%s)", item,
+                         Py_TYPE(item)->tp_name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+get_attrs(NodeObject *self, void *closure)
+{
+    Py_INCREF(self->attrs);
+    return self->attrs;
+}
+
+static int
+set_attrs(NodeObject *self, PyObject *value, void *closure)
+{
+    if (refuse_delete(value, "attrs") || check_attrs(value))
+        return -1;
+    Py_INCREF(value);
+    Py_XSETREF(self->attrs, value);
+    return 0;
+}
+
+static PyObject *
+get_parents(NodeObject *self, void *closure)
+{
+    PyObject *parents = PyTuple_New(Py_SIZE(self));
+    if (parents == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < Py_SIZE(self); i++) {
+        Py_INCREF(self->edges[i].parent);
+        PyTuple_SET_ITEM(parents, i, self->edges[i].parent);
+    }
+    return parents;
+}
+
+static PyObject *
+get_local_grads(NodeObject *self, void *closure)
+{
+    PyObject *locals = PyTuple_New(Py_SIZE(self));
+    if (locals == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < Py_SIZE(self); i++) {
+        PyObject *item = PyFloat_FromDouble(self->edges[i].local);
+        if (item == NULL) {
+            Py_DECREF(locals);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(locals, i, item);
+    }
+    return locals;
+}
+
+static PyGetSetDef node_getset[] = {
+    {"data", (getter)get_data, (setter)set_data, "The value (a float).", NULL},
+    {"grad", (getter)get_grad, (setter)set_grad,
+     "The delta d(root)/d(self) after backward(); a Value under create_graph.", NULL},
+    {"label", (getter)get_label, (setter)set_label, "A name shown in reprs and pictures.",
+     NULL},
+    {"op", (getter)get_op, (setter)set_op,
+     "The name of the rule that made this node ('' for a leaf).", NULL},
+    {"attrs", (getter)get_attrs, (setter)set_attrs,
+     "The op's constant attributes (the exponent of x ** 2, a slope).", NULL},
+    {"parents", (getter)get_parents, NULL,
+     "The inputs of the op that made this node, in argument order (a tuple).", NULL},
+    {"local_grads", (getter)get_local_grads, NULL,
+     "d self / d parent for each parent, computed in the forward pass (a tuple).", NULL},
+    {NULL},
+};
+
+static PyMethodDef node_methods[] = {
+    {"exp", node_exp, METH_NOARGS, "e ** self; overflows to inf rather than raising."},
+    {"log", node_log, METH_NOARGS, "Natural logarithm; ``ValueError`` for inputs <= 0."},
+    {"sqrt", node_sqrt, METH_NOARGS, "Square root; ``ValueError`` for negative inputs."},
+    {"tanh", node_tanh, METH_NOARGS, "Hyperbolic tangent."},
+    {"sigmoid", node_sigmoid, METH_NOARGS,
+     "Logistic sigmoid 1 / (1 + e^-x), stable in both tails."},
+    {"relu", node_relu, METH_NOARGS, "max(x, 0); its derivative at 0 is taken to be 0."},
+    {"abs", node_abs, METH_NOARGS, "|x|; its derivative at 0 is taken to be 0."},
+    {"sin", node_sin, METH_NOARGS, "Sine."},
+    {"cos", node_cos, METH_NOARGS, "Cosine."},
+    {"softplus", node_softplus, METH_NOARGS, "log(1 + e^x), stable in both tails."},
+    {NULL},
+};
+
+static PyNumberMethods node_as_number = {
+    .nb_add = node_add,
+    .nb_subtract = node_sub,
+    .nb_multiply = node_mul,
+    .nb_true_divide = node_div,
+    .nb_negative = node_neg,
+    .nb_absolute = node_absolute,
+};
+
+static PyTypeObject NodeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "autograd_core._fastnode.Node",
+    .tp_doc = "The compiled storage of a Value (see autograd_core.Value).",
+    .tp_basicsize = offsetof(NodeObject, edges),
+    .tp_itemsize = sizeof(Edge),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = node_new,
+    .tp_dealloc = (destructor)node_dealloc,
+    .tp_traverse = (traverseproc)node_traverse,
+    .tp_clear = (inquiry)node_clear,
+    .tp_getset = node_getset,
+    .tp_methods = node_methods,
+    .tp_as_number = &node_as_number,
+};
+
+/* -------------------------------------------------------------------------
+ * Module functions */
+
+static PyObject *
+fast_make(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* make(data, op, parents, local_grads, attrs): engine._node for the compiled core */
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "make() takes 5 arguments");
+        return NULL;
+    }
+    if (check_bound())
+        return NULL;
+    PyObject *parents = args[2], *locals = args[3];
+    if (!PyTuple_Check(parents) || !PyTuple_Check(locals)) {
+        PyErr_SetString(PyExc_TypeError, "make(): parents and local_grads must be tuples");
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(parents);
+    if (PyTuple_GET_SIZE(locals) != n) {
+        PyErr_Format(PyExc_ValueError, "make(): %zd parents but %zd local derivatives",
+                     n, PyTuple_GET_SIZE(locals));
+        return NULL;
+    }
+    if (!PyUnicode_Check(args[1])) {
+        PyErr_Format(PyExc_TypeError, "make(): op must be a str; got %R", args[1]);
+        return NULL;
+    }
+    if (check_attrs(args[4]))
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!IS_NODE(PyTuple_GET_ITEM(parents, i))) {
+            PyErr_Format(PyExc_TypeError, "make(): parent %R is not a Value",
+                         PyTuple_GET_ITEM(parents, i));
+            return NULL;
+        }
+    }
+    double data = PyFloat_AsDouble(args[0]);
+    if (data == -1.0 && PyErr_Occurred())
+        return NULL;
+    double small[8];
+    double *buffer = n <= 8 ? small : PyMem_Malloc(n * sizeof(double));
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    PyObject *result = NULL;
+    if (read_locals(locals, n, buffer, args[1]) == 0)
+        result = (PyObject *)new_node(data, args[1], n, &PyTuple_GET_ITEM(parents, 0),
+                                      buffer, args[4]);
+    if (buffer != small)
+        PyMem_Free(buffer);
+    return result;
+}
+
+/* One stack entry: a node to visit, or (low bit set) a node to emit. */
+typedef struct {
+    uintptr_t *items;
+    Py_ssize_t size, capacity;
+} Stack;
+
+static int
+stack_push(Stack *stack, uintptr_t item)
+{
+    if (stack->size == stack->capacity) {
+        Py_ssize_t capacity = stack->capacity ? 2 * stack->capacity : 64;
+        uintptr_t *items = PyMem_Realloc(stack->items, capacity * sizeof(uintptr_t));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        stack->items = items;
+        stack->capacity = capacity;
+    }
+    stack->items[stack->size++] = item;
+    return 0;
+}
+
+/* A leaf whose grad is an object (a Value) adds the message the Python way. */
+static int
+add_to_object_grad(NodeObject *node, double contribution)
+{
+    PyObject *message = PyFloat_FromDouble(contribution);
+    if (message == NULL)
+        return -1;
+    PyObject *total = PyNumber_Add(node->grad_obj, message);
+    Py_DECREF(message);
+    if (total == NULL)
+        return -1;
+    int status = store_grad(node, total);
+    Py_DECREF(total);
+    return status;
+}
+
+static PyObject *
+fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* backward(root, seed): the hot path of Value.backward, same order as engine.py */
+    if (nargs != 2 || !IS_NODE(args[0]) || !PyFloat_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "backward(root: Value, seed: float)");
+        return NULL;
+    }
+    NodeObject *root = NODE(args[0]);
+    double seed = PyFloat_AS_DOUBLE(args[1]);
+    if (Py_SIZE(root) == 0) {
+        if (root->grad_obj != NULL) {
+            if (add_to_object_grad(root, seed))
+                return NULL;
+        }
+        else
+            root->grad += seed;
+        Py_RETURN_NONE;
+    }
+
+    /* The interior nodes, parents before children: the depth-first search of
+     * engine._interior_order, which also resets each listed node's grad to 0. */
+    uint64_t epoch = ++traversal_epoch;
+    Stack stack = {NULL, 0, 0}, order = {NULL, 0, 0};
+    PyObject *result = NULL;
+    if (stack_push(&stack, (uintptr_t)root))
+        goto done;
+    while (stack.size) {
+        uintptr_t item = stack.items[--stack.size];
+        if (item & 1) {
+            if (stack_push(&order, item & ~(uintptr_t)1))
+                goto done;
+            continue;
+        }
+        NodeObject *node = (NodeObject *)item;
+        if (node->mark == epoch)
+            continue;
+        node->mark = epoch;
+        node->grad = 0.0;
+        Py_CLEAR(node->grad_obj);
+        if (stack_push(&stack, item | 1))
+            goto done;
+        for (Py_ssize_t i = Py_SIZE(node) - 1; i >= 0; i--) {
+            NodeObject *parent = NODE(node->edges[i].parent);
+            if (Py_SIZE(parent) && parent->mark != epoch && stack_push(&stack, (uintptr_t)parent))
+                goto done;
+        }
+    }
+    root->grad = seed;
+
+    /* Children before parents: every parent receives delta * local. */
+    for (Py_ssize_t k = order.size - 1; k >= 0; k--) {
+        NodeObject *node = (NodeObject *)order.items[k];
+        double delta = node->grad;
+        for (Py_ssize_t i = 0; i < Py_SIZE(node); i++) {
+            NodeObject *parent = NODE(node->edges[i].parent);
+            double contribution = delta * node->edges[i].local;
+            if (parent->grad_obj == NULL)
+                parent->grad += contribution;
+            else if (add_to_object_grad(parent, contribution))
+                goto done;
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(stack.items);
+    PyMem_Free(order.items);
+    return result;
+}
+
+static PyObject *
+fast_set_special_modes(PyObject *module, PyObject *arg)
+{
+    long count = PyLong_AsLong(arg);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    special_modes = count;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+fast_bind(PyObject *module, PyObject *args)
+{
+    /* bind(Value, lift, node_in_mode, hot_rules): hot_rules maps each name in
+     * HOT_RULES to (rule, forward, local, shared_locals_or_None). */
+    PyObject *cls, *lift_arg, *in_mode_arg, *rules;
+    if (!PyArg_ParseTuple(args, "O!OOO!:bind", &PyType_Type, &cls, &lift_arg, &in_mode_arg,
+                          &PyDict_Type, &rules))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &NodeType)) {
+        PyErr_SetString(PyExc_TypeError, "bind(): the class must subclass Node");
+        return NULL;
+    }
+    for (int k = 0; k < N_HOT; k++) {
+        PyObject *entry = PyDict_GetItemString(rules, hot_names[k]);
+        PyObject *rule, *forward, *local, *shared;
+        if (entry == NULL) {
+            PyErr_Format(PyExc_KeyError, "bind(): no rule for %s", hot_names[k]);
+            return NULL;
+        }
+        if (!PyArg_ParseTuple(entry, "OOOO:bind", &rule, &forward, &local, &shared))
+            return NULL;
+        PyObject *name = PyUnicode_InternFromString(hot_names[k]);
+        if (name == NULL)
+            return NULL;
+        HotRule *h = &hot[k];
+        h->shared = shared != Py_None;
+        if (h->shared && read_locals(shared, k <= OP_DIV ? 2 : 1, h->shared_locals, name)) {
+            Py_DECREF(name);
+            return NULL;
+        }
+        Py_XSETREF(h->name, name);
+        Py_INCREF(rule);
+        Py_XSETREF(h->rule, rule);
+        Py_INCREF(forward);
+        Py_XSETREF(h->forward, forward);
+        Py_INCREF(local);
+        Py_XSETREF(h->local, local);
+    }
+    Py_INCREF(cls);
+    Py_XSETREF(value_type, (PyTypeObject *)cls);
+    Py_INCREF(lift_arg);
+    Py_XSETREF(lift_fn, lift_arg);
+    Py_INCREF(in_mode_arg);
+    Py_XSETREF(in_mode_fn, in_mode_arg);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"bind", fast_bind, METH_VARARGS,
+     "bind(Value, lift, node_in_mode, hot_rules): connect the node store to engine.py."},
+    {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,
+     "make(data, op, parents, local_grads, attrs): a recorded node."},
+    {"backward", (PyCFunction)(void (*)(void))fast_backward, METH_FASTCALL,
+     "backward(root, seed): Value.backward's float path."},
+    {"set_special_modes", fast_set_special_modes, METH_O,
+     "set_special_modes(count): how many no_grad/detect_anomaly blocks are active."},
+    {NULL},
+};
+
+static struct PyModuleDef fastnode_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "autograd_core._fastnode",
+    .m_doc = "The compiled node store of autograd_core (see engine.py).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__fastnode(void)
+{
+    if (PyType_Ready(&NodeType) < 0)
+        return NULL;
+    empty_str = PyUnicode_InternFromString("");
+    empty_tuple = PyTuple_New(0);
+    if (empty_str == NULL || empty_tuple == NULL)
+        return NULL;
+    PyObject *module = PyModule_Create(&fastnode_module);
+    if (module == NULL)
+        return NULL;
+    PyObject *names = PyTuple_New(N_HOT);
+    if (names == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    for (int k = 0; k < N_HOT; k++) {
+        PyObject *name = PyUnicode_FromString(hot_names[k]);
+        if (name == NULL) {
+            Py_DECREF(names);
+            Py_DECREF(module);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(names, k, name);
+    }
+    Py_INCREF(&NodeType);
+    if (PyModule_AddObject(module, "Node", (PyObject *)&NodeType) < 0 ||
+        PyModule_AddObject(module, "HOT_RULES", names) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
