@@ -14,7 +14,9 @@ export MPLBACKEND := Agg
 setup: $(VENV)/.installed
 	@bash .ci/system-deps
 
-$(VENV)/.installed: pyproject.toml
+# The editable install also compiles the optional node store (autograd_core/_fastnode.c)
+# in place; a changed C file recompiles it.
+$(VENV)/.installed: pyproject.toml setup.py autograd_core/_fastnode.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,notebooks,browser]'
@@ -23,14 +25,17 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(PY) -m viz demo --out out
 
+# Everything on the compiled node store, then the engine's and hardening tests again on
+# the pure-Python one (both must give the same numbers).
 test: setup
+	AUTOGRAD_CORE_PURE=1 $(PY) -m pytest -q tests/autograd_core tests/hardening
 	$(PY) -m pytest -q tests notebooks --nbmake
 
 lint: setup
-	$(BIN)/ruff check autograd_core nn viz tests benchmarks
+	$(BIN)/ruff check autograd_core nn viz tests benchmarks setup.py
 
 # The benchmark sets up its own environment (benchmarks/.venv, with the peers).
-bench:
+bench: $(VENV)/.installed
 	@mkdir -p benchmarks/results
 	$(PYTHON) benchmarks/run.py --output benchmarks/results/latest.md
 

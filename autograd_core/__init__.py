@@ -38,6 +38,7 @@ Guarantees (each one is a test in ``tests/autograd_core``):
 
 from . import functional
 from .engine import (
+    CORE,
     AnomalyError,
     Message,
     Value,
@@ -55,6 +56,7 @@ from .gradcheck import GradcheckError, RuleCheckReport, check_rules, gradcheck, 
 from .rules import RULES, DomainError, Rule
 
 __all__ = [
+    "CORE",
     "Value",
     "Message",
     "apply_op",

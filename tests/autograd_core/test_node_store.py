@@ -1,0 +1,192 @@
+"""The two node stores: the compiled one and the pure-Python one give the same numbers.
+
+``make test`` runs the whole suite on the compiled store and this package's tests again
+with ``AUTOGRAD_CORE_PURE=1``; the subprocess test below compares the two bit for bit
+in one run.
+"""
+
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograd_core import CORE, Value, grad
+from autograd_core.rules import RULES
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE = bool(os.environ.get("AUTOGRAD_CORE_PURE"))
+COMPILED_ONLY = pytest.mark.skipif(
+    CORE != "compiled", reason="checks the compiled store (this run uses the Python one)"
+)
+
+
+def test_the_store_in_use_is_the_one_asked_for():
+    if PURE:
+        assert CORE == "python"
+    else:
+        assert CORE == "compiled", (
+            "the compiled node store (autograd_core/_fastnode.c) was not built: it needs a "
+            "C compiler and the Python headers; set AUTOGRAD_CORE_PURE=1 to run without it"
+        )
+
+
+# A program that touches every rule, fan-out, variadic sums, attributes, grads that
+# accumulate over two backward calls and second derivatives; it prints every number
+# exactly (float.hex), in graph order.
+PROGRAM = """
+import random
+from autograd_core import CORE, Value, apply_op, grad, topological_order
+rng = random.Random(7)
+print(CORE)
+leaves = [Value(rng.uniform(0.2, 1.5), label=f"x{i}") for i in range(6)]
+pool = list(leaves)
+unary = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "softplus"]
+for step in range(3000):
+    a, b = rng.choice(pool[-12:]), rng.choice(pool)
+    kind = step % 9
+    if kind == 0: node = a * b
+    elif kind == 1: node = a + 0.5 * b
+    elif kind == 2: node = (a - b) / (1.0 + b * b)
+    elif kind == 3: node = getattr(abs(a) + 0.1, unary[step % len(unary)])()
+    elif kind == 4: node = -a + 2 - b
+    elif kind == 5: node = (a * a + 0.01) ** 0.5 + a.leaky_relu(0.1)
+    elif kind == 6: node = apply_op("sum", a, b, leaves[step % 6], 1.5)
+    elif kind == 7: node = (abs(a) + 0.5) ** (b.tanh() * 0.1) + apply_op("max", a, b)
+    else: node = 1.0 / (1.0 + a * a)
+    if abs(node.data) > 1e3:
+        node = node.tanh()
+    pool.append(node)
+root = pool[-1] * 0.5 + pool[-2] * 0.25 + pool[len(pool) // 2]
+root.backward()
+root.backward(2.0)
+for node in topological_order(root):
+    print(node.op, node.data.hex(), node.grad.hex(), [g.hex() for g in node.local_grads])
+first = grad(root, leaves[:2], create_graph=True)
+print([float(g).hex() for g in first], [float(d).hex() for d in grad(first[0], leaves[:3])])
+"""
+
+
+def run_program(pure):
+    env = dict(os.environ)
+    env.pop("AUTOGRAD_CORE_PURE", None)
+    if pure:
+        env["AUTOGRAD_CORE_PURE"] = "1"
+    result = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True,
+                            check=True, cwd=ROOT, env=env)
+    return result.stdout.splitlines()
+
+
+@COMPILED_ONLY
+def test_both_stores_give_the_same_numbers_bit_for_bit():
+    compiled, pure = run_program(pure=False), run_program(pure=True)
+    assert compiled[0] == "compiled" and pure[0] == "python"
+    assert len(compiled) > 3000
+    assert compiled[1:] == pure[1:]
+
+
+def test_every_operator_of_the_store_records_its_rule():
+    x, y = Value(0.8), Value(-1.7)
+    cases = {
+        "add": x + y, "sub": x - y, "mul": x * y, "div": x / y, "neg": -x, "abs": abs(y),
+        "exp": x.exp(), "log": x.log(), "sqrt": x.sqrt(), "tanh": y.tanh(),
+        "sigmoid": y.sigmoid(), "relu": y.relu(), "sin": y.sin(), "cos": y.cos(),
+        "softplus": y.softplus(),
+    }
+    for name, node in cases.items():
+        rule = RULES[name]
+        inputs = [p.data for p in node.parents]
+        assert node.op == name
+        assert node.data == rule.forward(*inputs)
+        assert node.local_grads == rule.local(*inputs, node.data)
+    reflected = {"add": 2 + x, "sub": 2 - x, "mul": 2 * x, "div": 2 / x}
+    for name, node in reflected.items():
+        assert node.op == name and node.parents[0].data == 2.0 and node.parents[1] is x
+
+
+def graph_on(w):
+    """A graph that uses the leaf ``w`` three times: ``w``'s reference count shows it alive."""
+    x = Value(3.0)
+    y = ((x * w).tanh() * x * w).exp() * w
+    return x, y
+
+
+def reachable(root):
+    """Every node ``root`` depends on, itself included."""
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(node.parents)
+    return seen
+
+
+def test_a_create_graph_cycle_is_found_by_the_cycle_collector():
+    """``x.grad`` becomes a Value whose graph refers back to ``x``: a reference cycle."""
+    gc.collect()
+    w = Value(1.5)
+    alone = sys.getrefcount(w)
+    x, y = graph_on(w)
+    y.backward(create_graph=True)
+    assert isinstance(x.grad, Value) and x in reachable(x.grad)
+    w.grad = 0.0  # w's own grad refers back to w as well; keep w, drop that one
+    del x, y
+    assert sys.getrefcount(w) > alone  # the graph is kept alive by its cycles
+    gc.collect()
+    assert sys.getrefcount(w) == alone  # every node that used w is gone
+
+
+def test_a_value_assigned_as_grad_later_still_has_its_cycle_collected():
+    gc.collect()
+    w = Value(1.5)
+    alone = sys.getrefcount(w)
+    x, y = graph_on(w)
+    x.grad = y  # x now holds its own descendant: a cycle through x
+    x.grad = y * 2.0 + x  # another, through nodes made after the first assignment
+    del y
+    gc.collect()
+    assert sys.getrefcount(w) == alone + 3  # not garbage: x still holds the graph
+    del x
+    gc.collect()
+    assert sys.getrefcount(w) == alone
+
+
+@COMPILED_ONLY
+def test_ordinary_nodes_are_not_walked_by_the_cycle_collector():
+    w = Value(1.5)
+    x, y = graph_on(w)
+    assert not any(gc.is_tracked(node) for node in reachable(y))
+    y.backward()
+    assert not any(gc.is_tracked(node) for node in reachable(y))
+    (dx,) = grad(y, [x], create_graph=True)
+    assert not gc.is_tracked(dx)
+    x.grad = dx  # a possible cycle: x and everything reachable from it get tracked
+    assert w in reachable(dx)
+    assert all(gc.is_tracked(node) for node in reachable(dx))
+    assert gc.is_tracked(x)
+    assert not gc.is_tracked(y)  # not reachable from x
+
+
+@COMPILED_ONLY
+def test_the_compiled_store_checks_what_is_assigned_to_a_node():
+    x = Value(1.0)
+    cases = [
+        ("label", 5, "label must be a str"),
+        ("op", None, "op must be a str"),
+        ("data", "1.0", "Value.data must be a real number"),
+        ("grad", [1.0], "Value.grad must be a real number or a Value"),
+        ("attrs", ([1.0],), "attrs must be numbers or strings"),
+        ("attrs", 2.0, "attrs must be a tuple"),
+    ]
+    for name, value, message in cases:
+        with pytest.raises(TypeError, match=message):
+            setattr(x, name, value)
+    for name in ("data", "grad", "label", "parents"):
+        with pytest.raises(AttributeError):
+            delattr(x, name)
+    x.grad = 3  # a real number is kept as a float
+    assert x.grad == 3.0 and type(x.grad) is float
+    assert (x.data, x.label, x.op, x.attrs) == (1.0, "", "", ())
