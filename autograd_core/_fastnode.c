@@ -16,6 +16,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +27,7 @@ typedef struct {
 
 typedef struct {
     PyObject_VAR_HEAD /* ob_size: the number of parents (0 for a leaf) */
-    double data;
+    PyObject *data;     /* a float: the forward's own result, handed to children as is */
     double grad;
     PyObject *grad_obj; /* a grad that is not a float (a Value under create_graph) */
     PyObject *label;
@@ -66,6 +67,7 @@ static PyObject *lift_fn;        /* engine._lift: numbers to leaves, clear TypeE
 static PyObject *in_mode_fn;     /* engine._node_in_mode(rule, out, parents, attrs) */
 static PyObject *empty_str;
 static PyObject *empty_tuple;
+static PyObject *zero;
 static long special_modes;       /* mirrors engine._special_modes */
 static uint64_t traversal_epoch;
 
@@ -75,12 +77,13 @@ static uint64_t traversal_epoch;
 /* A recorded node with n parents; parents' references are taken here. It is made
  * untracked by the cyclic garbage collector: see track_reachable. */
 static NodeObject *
-new_node(double data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
+new_node(PyObject *data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
          const double *locals, PyObject *attrs)
 {
     NodeObject *node = PyObject_GC_NewVar(NodeObject, value_type, n);
     if (node == NULL)
         return NULL;
+    Py_INCREF(data);
     node->data = data;
     node->grad = 0.0;
     node->grad_obj = NULL;
@@ -101,9 +104,11 @@ new_node(double data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
 
 /* Nodes and the cyclic garbage collector.
  *
- * A node refers to its parents, its label (a str), its attrs (a tuple of atoms) and
- * its grad. Parents are fixed at creation and are older than the node, so edges
- * never close a cycle; labels and attrs hold no containers. Only a grad that is a
+ * A node refers to its parents, its data (a number), its label (a str), its attrs (a
+ * tuple of atoms) and its grad. Parents are fixed at creation and are older than the
+ * node, so edges never close a cycle; data, labels and attrs hold no containers (the
+ * setters of label and attrs check it; data is a plain slot for speed, and a
+ * container put there is not supported). Only a grad that is a
  * Value (create_graph) can close one: x.grad = 2 * x. So nodes start untracked,
  * like CPython's tuples of atoms, and the collector never walks an ordinary graph
  * (walking it again and again as it grows cost more than building it). When a node
@@ -156,7 +161,7 @@ lift(PyObject *x)
     if (PyFloat_CheckExact(x)) {
         double value = PyFloat_AS_DOUBLE(x);
         if (value == value)
-            return (PyObject *)new_node(value, empty_str, 0, NULL, NULL, empty_tuple);
+            return (PyObject *)new_node(x, empty_str, 0, NULL, NULL, empty_tuple);
     }
     return PyObject_CallOneArg(lift_fn, x);
 }
@@ -195,7 +200,7 @@ static PyObject *
 apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
 {
     HotRule *rule = &hot[k];
-    PyObject *args[3] = {NULL, NULL, NULL};
+    PyObject *args[3];
     PyObject *out = NULL, *result = NULL;
     double locals[2];
     Py_ssize_t i;
@@ -203,9 +208,11 @@ apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
     if (check_bound())
         return NULL;
     for (i = 0; i < n; i++) {
-        args[i] = PyFloat_FromDouble(NODE(nodes[i])->data);
-        if (args[i] == NULL)
-            goto done;
+        args[i] = NODE(nodes[i])->data; /* borrowed: the nodes hold them */
+        if (args[i] == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "'Value' object has no attribute 'data'");
+            return NULL;
+        }
     }
     out = PyObject_Vectorcall(rule->forward, args, n, NULL);
     if (out == NULL)
@@ -223,9 +230,6 @@ apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
         Py_DECREF(parents);
         goto done;
     }
-    double data = PyFloat_CheckExact(out) ? PyFloat_AS_DOUBLE(out) : PyFloat_AsDouble(out);
-    if (data == -1.0 && PyErr_Occurred())
-        goto done;
     if (rule->shared) {
         locals[0] = rule->shared_locals[0];
         locals[1] = rule->shared_locals[1];
@@ -233,7 +237,6 @@ apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
     else {
         args[n] = out;
         PyObject *local = PyObject_Vectorcall(rule->local, args, n + 1, NULL);
-        args[n] = NULL;
         if (local == NULL)
             goto done;
         int failed = read_locals(local, n, locals, rule->name);
@@ -241,10 +244,8 @@ apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
         if (failed)
             goto done;
     }
-    result = (PyObject *)new_node(data, rule->name, n, nodes, locals, empty_tuple);
+    result = (PyObject *)new_node(out, rule->name, n, nodes, locals, empty_tuple);
 done:
-    for (i = 0; i < n; i++)
-        Py_XDECREF(args[i]);
     Py_XDECREF(out);
     return result;
 }
@@ -305,6 +306,8 @@ node_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     /* A subclass with a __dict__ can hold anything and stays tracked. */
     if (type == value_type)
         PyObject_GC_UnTrack(node);
+    Py_INCREF(zero);
+    node->data = zero;
     Py_INCREF(empty_str);
     node->label = empty_str;
     Py_INCREF(empty_str);
@@ -319,6 +322,7 @@ node_traverse(NodeObject *self, visitproc visit, void *arg)
 {
     for (Py_ssize_t i = 0; i < Py_SIZE(self); i++)
         Py_VISIT(self->edges[i].parent);
+    Py_VISIT(self->data);
     Py_VISIT(self->grad_obj);
     Py_VISIT(self->label);
     Py_VISIT(self->attrs);
@@ -343,6 +347,7 @@ node_dealloc(NodeObject *self)
     Py_TRASHCAN_BEGIN(self, node_dealloc)
     for (Py_ssize_t i = 0; i < Py_SIZE(self); i++)
         Py_CLEAR(self->edges[i].parent);
+    Py_CLEAR(self->data);
     Py_CLEAR(self->grad_obj);
     Py_CLEAR(self->label);
     Py_CLEAR(self->op);
@@ -358,27 +363,6 @@ refuse_delete(PyObject *value, const char *name)
         PyErr_Format(PyExc_AttributeError, "cannot delete a Value's %s", name);
         return -1;
     }
-    return 0;
-}
-
-static PyObject *
-get_data(NodeObject *self, void *closure)
-{
-    return PyFloat_FromDouble(self->data);
-}
-
-static int
-set_data(NodeObject *self, PyObject *value, void *closure)
-{
-    if (refuse_delete(value, "data"))
-        return -1;
-    double data = PyFloat_AsDouble(value);
-    if (data == -1.0 && PyErr_Occurred()) {
-        PyErr_Format(PyExc_TypeError, "Value.data must be a real number; got %R (%s)",
-                     value, Py_TYPE(value)->tp_name);
-        return -1;
-    }
-    self->data = data;
     return 0;
 }
 
@@ -539,8 +523,14 @@ get_local_grads(NodeObject *self, void *closure)
     return locals;
 }
 
+/* data is a plain slot: the fastest attribute to read and write. Like the Python
+ * store, it keeps what it is given; the constructor and the ops give it floats. */
+static PyMemberDef node_members[] = {
+    {"data", T_OBJECT_EX, offsetof(NodeObject, data), 0, "The value (a float)."},
+    {NULL},
+};
+
 static PyGetSetDef node_getset[] = {
-    {"data", (getter)get_data, (setter)set_data, "The value (a float).", NULL},
     {"grad", (getter)get_grad, (setter)set_grad,
      "The delta d(root)/d(self) after backward(); a Value under create_graph.", NULL},
     {"label", (getter)get_label, (setter)set_label, "A name shown in reprs and pictures.",
@@ -591,6 +581,7 @@ static PyTypeObject NodeType = {
     .tp_dealloc = (destructor)node_dealloc,
     .tp_traverse = (traverseproc)node_traverse,
     .tp_clear = (inquiry)node_clear,
+    .tp_members = node_members,
     .tp_getset = node_getset,
     .tp_methods = node_methods,
     .tp_as_number = &node_as_number,
@@ -633,16 +624,13 @@ fast_make(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    double data = PyFloat_AsDouble(args[0]);
-    if (data == -1.0 && PyErr_Occurred())
-        return NULL;
     double small[8];
     double *buffer = n <= 8 ? small : PyMem_Malloc(n * sizeof(double));
     if (buffer == NULL)
         return PyErr_NoMemory();
     PyObject *result = NULL;
     if (read_locals(locals, n, buffer, args[1]) == 0)
-        result = (PyObject *)new_node(data, args[1], n, &PyTuple_GET_ITEM(parents, 0),
+        result = (PyObject *)new_node(args[0], args[1], n, &PyTuple_GET_ITEM(parents, 0),
                                       buffer, args[4]);
     if (buffer != small)
         PyMem_Free(buffer);
@@ -844,7 +832,8 @@ PyInit__fastnode(void)
         return NULL;
     empty_str = PyUnicode_InternFromString("");
     empty_tuple = PyTuple_New(0);
-    if (empty_str == NULL || empty_tuple == NULL)
+    zero = PyFloat_FromDouble(0.0);
+    if (empty_str == NULL || empty_tuple == NULL || zero == NULL)
         return NULL;
     PyObject *module = PyModule_Create(&fastnode_module);
     if (module == NULL)

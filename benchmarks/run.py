@@ -31,6 +31,7 @@ VENV_PYTHON = os.path.join(VENV, "bin", "python")
 PEERS = ["micrograd==0.1.0", "numpy", "tqdm"]  # tqdm: imported by our nn
 TORCH = "torch==2.13.0"
 NO_GC = "+gc-paused"  # the workers' suffix for "cyclic garbage collector paused"
+PURE = "+python-store"  # the workers' suffix for "our engine on its pure-Python node store"
 
 
 # ---------------------------------------------------------------------------
@@ -139,6 +140,12 @@ def _ratio(reference: float | None, value: float | None) -> str:
     return f"{reference / value:,.1f}x"
 
 
+def _label(engine: str, result: dict) -> str:
+    """The engine's name, with the node store that ran for our engine's rows."""
+    core = result.get("core")
+    return f"{engine} [{core}]" if core else engine
+
+
 def _num(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -147,7 +154,8 @@ def run(args: argparse.Namespace) -> str:
     torch = ensure_environment(not args.no_torch)
     quick = args.quick
     paused = [f"micrograd{NO_GC}", f"eager{NO_GC}"]
-    scalar_engines = ["micrograd", "eager", *paused] + (["torch"] if torch else [])
+    scalar_engines = ["micrograd", "eager", f"eager{PURE}", *paused]
+    scalar_engines += ["torch"] if torch else []
     lines = [f"Machine: {machine()}", ""]
 
     def progress(name: str) -> None:
@@ -161,7 +169,8 @@ def run(args: argparse.Namespace) -> str:
     ref = w1["micrograd"].get("total_ns")
     lines += [
         "W1: 100,000-op chain x = exp(tanh(x * w + b)); medians; ratio = micrograd / engine; "
-        f"{NO_GC}: the cyclic garbage collector disabled for the run",
+        f"{NO_GC}: the cyclic garbage collector disabled for the run; {PURE}: our engine "
+        "on its pure-Python node store; [compiled] / [python]: the store that ran",
         "",
         "| engine | forward ns/op | backward ns/op | total ns/op | vs micrograd "
         "| peak bytes/op | freed by refcount |",
@@ -172,7 +181,7 @@ def run(args: argparse.Namespace) -> str:
             lines.append(f"| {engine} | failed: {r['error']} | | | | | |")
             continue
         lines.append(
-            f"| {engine} | {_num(r['forward_ns'])} | {_num(r['backward_ns'])} "
+            f"| {_label(engine, r)} | {_num(r['forward_ns'])} | {_num(r['backward_ns'])} "
             f"| {_num(r['total_ns'])} | {_ratio(ref, r['total_ns'])} | {_num(r['bytes'])} "
             f"| {'yes' if r['freed_by_refcount'] else 'no'} |"
         )
@@ -200,7 +209,7 @@ def run(args: argparse.Namespace) -> str:
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
 
     # W3
-    w3_engines = ["micrograd", "eager", f"eager{NO_GC}", "fit", "replay", "numpy"]
+    w3_engines = ["micrograd", "eager", f"eager{PURE}", f"eager{NO_GC}", "fit", "replay", "numpy"]
     w3_engines += ["torch"] if torch else []
     w3 = {}
     for engine in w3_engines:
@@ -234,7 +243,7 @@ def run(args: argparse.Namespace) -> str:
             accuracy += f" ({r['steps']} steps timed; --full for all 100)"
         ms = r["ms_per_step"]
         lines.append(
-            f"| {engine} | {_num(ms, 3)} | {_ratio(ref, ms)} | "
+            f"| {_label(engine, r)} | {_num(ms, 3)} | {_ratio(ref, ms)} | "
             f"{'-' if not numpy_ms else f'{ms / numpy_ms:,.2f}x slower'} | {accuracy} |"
         )
 
@@ -257,7 +266,8 @@ def run(args: argparse.Namespace) -> str:
             lines.append(f"| {engine} | failed: {r['error']} | | |")
             continue
         lines.append(
-            f"| {engine} | {_num(r['us_per_sample'], 1)} | {_ratio(ref, r['us_per_sample'])} "
+            f"| {_label(engine, r)} | {_num(r['us_per_sample'], 1)} "
+            f"| {_ratio(ref, r['us_per_sample'])} "
             f"| {r['loss']:.6f} |"
         )
     return "\n".join(lines) + "\n"

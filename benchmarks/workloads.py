@@ -35,6 +35,7 @@ clock = time.process_time
 
 CHAIN_BLOCK = 4  # ops per block of the chain: mul, add, tanh, exp
 NO_GC = "+gc-paused"  # engine-name suffix: run with the cyclic garbage collector paused
+PURE = "+python-store"  # engine-name suffix: our engine on its pure-Python node store
 
 
 # ---------------------------------------------------------------------------
@@ -485,7 +486,13 @@ def main(argv: list[str]) -> None:
         # the run ends.
         engine = engine[: -len(NO_GC)]
         gc.disable()
-    print(json.dumps(WORKLOADS[workload](engine, repeats)))
+    if engine.endswith(PURE):
+        os.environ["AUTOGRAD_CORE_PURE"] = "1"  # read when autograd_core is imported
+        engine = engine[: -len(PURE)]
+    result = WORKLOADS[workload](engine, repeats)
+    if "autograd_core" in sys.modules:
+        result["core"] = sys.modules["autograd_core"].CORE  # which node store ran
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,14 @@ def test_every_operator_of_the_store_records_its_rule():
         assert node.op == name and node.parents[0].data == 2.0 and node.parents[1] is x
 
 
+def test_a_node_without_data_gives_an_attribute_error():
+    x = Value(1.0)
+    del x.data
+    for op in (lambda: x * 2.0, lambda: x.tanh(), lambda: -x, lambda: 2.0 - x):
+        with pytest.raises(AttributeError, match="data"):
+            op()
+
+
 def graph_on(w):
     """A graph that uses the leaf ``w`` three times: ``w``'s reference count shows it alive."""
     x = Value(3.0)
@@ -176,7 +184,6 @@ def test_the_compiled_store_checks_what_is_assigned_to_a_node():
     cases = [
         ("label", 5, "label must be a str"),
         ("op", None, "op must be a str"),
-        ("data", "1.0", "Value.data must be a real number"),
         ("grad", [1.0], "Value.grad must be a real number or a Value"),
         ("attrs", ([1.0],), "attrs must be numbers or strings"),
         ("attrs", 2.0, "attrs must be a tuple"),
@@ -184,7 +191,7 @@ def test_the_compiled_store_checks_what_is_assigned_to_a_node():
     for name, value, message in cases:
         with pytest.raises(TypeError, match=message):
             setattr(x, name, value)
-    for name in ("data", "grad", "label", "parents"):
+    for name in ("grad", "label", "parents"):
         with pytest.raises(AttributeError):
             delattr(x, name)
     x.grad = 3  # a real number is kept as a float
