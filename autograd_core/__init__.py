@@ -31,7 +31,12 @@ Guarantees (each one is a test in ``tests/autograd_core``):
   dicts, never sets), so traversals, messages and pictures are the same every run.
 * **Memory**: nodes hold no reference cycles, so a dropped graph is freed at once
   by reference counting. (``backward(create_graph=True)`` stores Values in
-  ``.grad`` that refer back to the graph; prefer ``grad(..., create_graph=True)``.)
+  ``.grad`` that refer back to the graph; the cycle collector frees those, but
+  prefer ``grad(..., create_graph=True)``.) The compiled store keeps ordinary nodes
+  out of the cycle collector's walks and lets it see every node a Value grad reaches.
+* **Two node stores, one answer**: the compiled store and the pure-Python one
+  (``AUTOGRAD_CORE_PURE=1``; ``CORE`` says which runs) give bit-for-bit equal
+  values and gradients.
 * **Threads**: ``no_grad()`` and ``detect_anomaly()`` affect only the thread that
   enters them.
 """

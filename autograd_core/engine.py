@@ -6,6 +6,13 @@ the forward pass from the rule table (:mod:`autograd_core.rules`). The backward 
 is the lecture's algorithm: for a topological order ``v_1 .. v_N``, set
 ``delta(v_N) = 1`` and, from ``N`` down to 1, send ``delta(child) * local`` to every
 parent, where the messages a node receives add up to its own delta.
+
+Nodes live in one of two stores that compute the same numbers in the same order (a
+test compares them bit for bit): the compiled one (``_fastnode.c``: values, grads and
+local derivatives as C doubles, parents inline, operators that call this table's rules
+without a Python frame of their own) when it was built, else the pure-Python one below
+(``_PythonNode``), which is also the readable reference. ``CORE`` says which one runs;
+``AUTOGRAD_CORE_PURE=1`` picks the Python one.
 """
 
 from __future__ import annotations
