@@ -453,6 +453,12 @@ class Value(_NodeStore):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    def __reduce__(self) -> tuple:
+        # pickle and copy.deepcopy rebuild the node from its public fields (its parents
+        # are copied first, shared ones once), the same way on both node stores.
+        return (_restore, (self.data, self.op, self.parents, self.local_grads, self.attrs,
+                           self.grad, self.label))
+
     # -- gradients -------------------------------------------------------------
 
     def backward(self, gradient: Any = 1.0, *, create_graph: bool = False) -> None:
@@ -540,6 +546,15 @@ _node: Callable[..., Value] = _python_node if _fastnode is None else _fastnode.m
 _float_backward: Callable[[Value, float], None] = (
     _python_backward if _fastnode is None else _fastnode.backward
 )
+
+
+def _restore(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple,
+             grad: Any, label: str) -> Value:
+    """Rebuild a pickled or copied node (see ``Value.__reduce__``)."""
+    node = _node(data, op, parents, local_grads, attrs)
+    node.grad = grad
+    node.label = label
+    return node
 
 
 def _lift(x: Any) -> Value:

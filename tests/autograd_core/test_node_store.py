@@ -5,8 +5,10 @@ with ``AUTOGRAD_CORE_PURE=1``; the subprocess test below compares the two bit fo
 in one run.
 """
 
+import copy
 import gc
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +199,24 @@ def test_the_compiled_store_checks_what_is_assigned_to_a_node():
     x.grad = 3  # a real number is kept as a float
     assert x.grad == 3.0 and type(x.grad) is float
     assert (x.data, x.label, x.op, x.attrs) == (1.0, "", "", ())
+
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
+                         ids=["deepcopy", "pickle"])
+def test_a_graph_survives_copy_and_pickle_with_its_shape_grads_and_labels(clone):
+    x = Value(2.0, label="x")
+    shared = x * x
+    y = (shared + shared.tanh()) ** 2
+    y.label = "y"
+    y.backward()
+    z = clone(y)
+    assert (z.data, z.grad, z.label, z.op, z.attrs) == (y.data, y.grad, "y", "pow", (2.0,))
+    copied_sum, original_sum = z.parents[0], y.parents[0]
+    assert copied_sum.local_grads == original_sum.local_grads
+    a, b = copied_sum.parents
+    assert b.parents[0] is a  # the shared node is copied once
+    cx = a.parents[0]
+    assert a.parents == (cx, cx) and cx.label == "x" and cx.grad == x.grad
+    assert cx is not x
+    z.backward()  # the copy is a working graph of its own
+    assert cx.grad == 2 * x.grad and x.grad == cx.grad / 2

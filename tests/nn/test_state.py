@@ -1,5 +1,6 @@
 """state_dict, load_state_dict, save and load: layout, exact round trips, clear failures."""
 
+import copy
 import os
 import zipfile
 
@@ -41,6 +42,17 @@ def test_state_dict_is_a_copy():
     state = model.state_dict()
     state["weight"][0, 0] = 123.0
     assert model.neurons[0].w[0].data != 123.0
+
+
+def test_deepcopy_makes_an_independent_model_with_equal_outputs():
+    model = nn.MLP(3, [4, 2], seed=0)
+    twin = copy.deepcopy(model)
+    assert _snapshot(twin) == _snapshot(model)
+    assert not set(map(id, twin.parameters())) & set(map(id, model.parameters()))
+    x = [0.5, -1.0, 2.0]
+    assert [v.data for v in twin(x)] == [v.data for v in model(x)]
+    twin.parameters()[0].data += 1.0
+    assert twin.parameters()[0].data == model.parameters()[0].data + 1.0
 
 
 def test_save_load_round_trips_exactly(tmp_path):
