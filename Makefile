@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint sanitize bench clean
 
 setup: $(VENV)/.installed
 	@bash .ci/system-deps
@@ -30,6 +30,11 @@ demo: setup
 test: setup
 	AUTOGRAD_CORE_PURE=1 $(PY) -m pytest -q tests/autograd_core tests/hardening
 	$(PY) -m pytest -q tests notebooks --nbmake
+
+# The engine's tests against a build of the compiled node store with AddressSanitizer
+# and UndefinedBehaviorSanitizer (gcc's); CI runs it too.
+sanitize: setup
+	bash .ci/sanitize
 
 lint: setup
 	$(BIN)/ruff check autograd_core nn viz tests benchmarks setup.py
