@@ -411,48 +411,44 @@ set_grad(NodeObject *self, PyObject *value, void *closure)
     return store_grad(self, value);
 }
 
+/* label and op hold strings. */
+static int
+store_str(PyObject **field, PyObject *value, const char *name)
+{
+    if (refuse_delete(value, name))
+        return -1;
+    if (!PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a str; got %R (%s)", name, value,
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    Py_INCREF(value);
+    Py_XSETREF(*field, value);
+    return 0;
+}
+
 static PyObject *
 get_label(NodeObject *self, void *closure)
 {
-    Py_INCREF(self->label);
-    return self->label;
+    return Py_NewRef(self->label);
 }
 
 static int
 set_label(NodeObject *self, PyObject *value, void *closure)
 {
-    if (refuse_delete(value, "label"))
-        return -1;
-    if (!PyUnicode_Check(value)) {
-        PyErr_Format(PyExc_TypeError, "label must be a str; got %R (%s)", value,
-                     Py_TYPE(value)->tp_name);
-        return -1;
-    }
-    Py_INCREF(value);
-    Py_XSETREF(self->label, value);
-    return 0;
+    return store_str(&self->label, value, "label");
 }
 
 static PyObject *
 get_op(NodeObject *self, void *closure)
 {
-    Py_INCREF(self->op);
-    return self->op;
+    return Py_NewRef(self->op);
 }
 
 static int
 set_op(NodeObject *self, PyObject *value, void *closure)
 {
-    if (refuse_delete(value, "op"))
-        return -1;
-    if (!PyUnicode_Check(value)) {
-        PyErr_Format(PyExc_TypeError, "op must be a str; got %R (%s)", value,
-                     Py_TYPE(value)->tp_name);
-        return -1;
-    }
-    Py_INCREF(value);
-    Py_XSETREF(self->op, value);
-    return 0;
+    return store_str(&self->op, value, "op");
 }
 
 /* attrs are constants of the op: a tuple of atoms (numbers, strings), never a
@@ -479,8 +475,7 @@ check_attrs(PyObject *attrs)
 static PyObject *
 get_attrs(NodeObject *self, void *closure)
 {
-    Py_INCREF(self->attrs);
-    return self->attrs;
+    return Py_NewRef(self->attrs);
 }
 
 static int
