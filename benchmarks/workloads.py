@@ -287,8 +287,8 @@ def w3(engine: str, repeats: int) -> dict:
 def _w3_fit(weights, X, y, steps):
     """The same demo through the library's own training loop, ``nn.fit`` (eager engine).
 
-    ``fit`` pauses the cyclic garbage collector while a batch's graph is alive, which
-    is the difference from the hand-written eager loop above.
+    On the pure-Python node store ``fit`` pauses the cyclic garbage collector while a
+    batch's graph is alive; on the compiled store it leaves the collector alone.
     """
     import nn
 

@@ -213,3 +213,23 @@ def test_trace_engine_retraces_when_the_loss_changes_and_keeps_state_clean():
     assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias",
                                         "layers.1.weight", "layers.1.bias"]
     assert "_fit_traces" not in repr(model)
+
+
+def test_fit_pauses_the_cycle_collector_only_on_the_python_node_store():
+    import gc
+
+    from autograd_core import CORE
+
+    enabled_during_batches = []
+
+    def loss(outputs, targets):
+        enabled_during_batches.append(gc.isenabled())
+        return nn.mse_loss(outputs, targets)
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    X, y = np.array([[0.0, 1.0], [1.0, 0.5]]), np.array([1.0, -1.0])
+    assert gc.isenabled()
+    nn.fit(model, X, y, loss=loss, optimizer=nn.SGD(model, lr=0.1), epochs=2, batch_size=1,
+           progress=False)
+    assert enabled_during_batches == [CORE == "compiled"] * 4
+    assert gc.isenabled()
