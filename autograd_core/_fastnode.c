@@ -2,9 +2,10 @@
  *
  * It changes how a node is stored and how the hot loops run, never what is computed:
  *
- *   - a node keeps its value, its grad and each edge's local derivative as C doubles
- *     and its parents inline (one allocation per node, no float objects, no tuples),
- *     so Python's cyclic garbage collector has one small object per node to walk;
+ *   - a node keeps its grad and each edge's local derivative as C doubles, its parents
+ *     inline and its value as the forward's own float (no tuples, no float per grad
+ *     or derivative), and it is kept out of the cyclic garbage collector's walks
+ *     (see track_reachable);
  *   - the operators call the rule table's own forward and local functions (this file
  *     knows no op's maths: rules.py stays the one place for derivatives);
  *   - backward() runs the same traversal and the same additions, in the same order,
@@ -104,17 +105,19 @@ new_node(PyObject *data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
 
 /* Nodes and the cyclic garbage collector.
  *
- * A node refers to its parents, its data (a number), its label (a str), its attrs (a
- * tuple of atoms) and its grad. Parents are fixed at creation and are older than the
- * node, so edges never close a cycle; data, labels and attrs hold no containers (the
- * setters of label and attrs check it; data is a plain slot for speed, and a
- * container put there is not supported). Only a grad that is a
- * Value (create_graph) can close one: x.grad = 2 * x. So nodes start untracked,
- * like CPython's tuples of atoms, and the collector never walks an ordinary graph
- * (walking it again and again as it grows cost more than building it). When a node
- * gets a Value as its grad, it and every node reachable from that Value become
- * tracked, so any cycle this closes lies wholly among tracked objects and is found.
- * Invariant: every node reachable from a tracked node is tracked. */
+ * A node refers to its parents, its data, its label, its attrs and its grad. Parents
+ * are fixed at creation and are older than the node, so edges never close a cycle.
+ * Data, labels and attrs hold no containers: the setters of label (a str) and attrs
+ * (a tuple of atoms) check it, and data holds a number (it is a plain slot for speed;
+ * a container put there is not supported). Only a grad that is a Value (create_graph)
+ * can close a cycle: x.grad = 2 * x. So nodes start untracked, as CPython does for
+ * tuples of atoms, and the collector never walks an ordinary graph (walking it again
+ * and again while it grows cost more than building it). When a node gets a Value as
+ * its grad, it and every node reachable from that Value become tracked, so any cycle
+ * this closes lies wholly among tracked objects and is found.
+ * Invariant: every node reachable (through parents and grads) from a tracked node is
+ * tracked. A subclass of Value with a __dict__ stays tracked from birth and is on its
+ * own: a descendant stored in its __dict__ is not walked here. */
 static int
 track_reachable(PyObject *start)
 {

@@ -8,11 +8,11 @@ is the lecture's algorithm: for a topological order ``v_1 .. v_N``, set
 parent, where the messages a node receives add up to its own delta.
 
 Nodes live in one of two stores that compute the same numbers in the same order (a
-test compares them bit for bit): the compiled one (``_fastnode.c``: values, grads and
-local derivatives as C doubles, parents inline, operators that call this table's rules
-without a Python frame of their own) when it was built, else the pure-Python one below
-(``_PythonNode``), which is also the readable reference. ``CORE`` says which one runs;
-``AUTOGRAD_CORE_PURE=1`` picks the Python one.
+test compares them bit for bit): the compiled one (``_fastnode.c``: grads and local
+derivatives as C doubles, parents inline, nodes kept out of the cycle collector's walks,
+operators that call this table's rules without a Python frame of their own) when it
+was built, else the pure-Python one below (``_PythonNode``), which is also the readable
+reference. ``CORE`` says which one runs; ``AUTOGRAD_CORE_PURE=1`` picks the Python one.
 """
 
 from __future__ import annotations
