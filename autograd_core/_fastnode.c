@@ -75,6 +75,46 @@ static uint64_t traversal_epoch;
 #define IS_NODE(o) PyObject_TypeCheck((o), &NodeType)
 #define NODE(o) ((NodeObject *)(o))
 
+/* A growing array of pointers: the traversal stacks and backward's order. In
+ * backward, an entry with its low bit set is a node to emit rather than to visit. */
+typedef struct {
+    uintptr_t *items;
+    Py_ssize_t size, capacity;
+} Stack;
+
+static int
+stack_push(Stack *stack, uintptr_t item)
+{
+    if (stack->size == stack->capacity) {
+        Py_ssize_t capacity = stack->capacity ? 2 * stack->capacity : 64;
+        uintptr_t *items = PyMem_Realloc(stack->items, capacity * sizeof(uintptr_t));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        stack->items = items;
+        stack->capacity = capacity;
+    }
+    stack->items[stack->size++] = item;
+    return 0;
+}
+
+/* The fields every node starts with; the caller sets grad_obj and mark to 0 if its
+ * allocation did not. */
+static void
+init_node(NodeObject *node, PyObject *data, PyObject *op, PyObject *attrs)
+{
+    Py_INCREF(data);
+    node->data = data;
+    node->grad = 0.0;
+    Py_INCREF(empty_str);
+    node->label = empty_str;
+    Py_INCREF(op);
+    node->op = op;
+    Py_INCREF(attrs);
+    node->attrs = attrs;
+}
+
 /* A recorded node with n parents; parents' references are taken here. It is made
  * untracked by the cyclic garbage collector: see track_reachable. */
 static NodeObject *
@@ -84,16 +124,8 @@ new_node(PyObject *data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
     NodeObject *node = PyObject_GC_NewVar(NodeObject, value_type, n);
     if (node == NULL)
         return NULL;
-    Py_INCREF(data);
-    node->data = data;
-    node->grad = 0.0;
-    node->grad_obj = NULL;
-    Py_INCREF(empty_str);
-    node->label = empty_str;
-    Py_INCREF(op);
-    node->op = op;
-    Py_INCREF(attrs);
-    node->attrs = attrs;
+    init_node(node, data, op, attrs);
+    node->grad_obj = NULL; /* PyObject_GC_NewVar does not zero the memory */
     node->mark = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_INCREF(parents[i]);
@@ -121,36 +153,21 @@ new_node(PyObject *data, PyObject *op, Py_ssize_t n, PyObject *const *parents,
 static int
 track_reachable(PyObject *start)
 {
-    PyObject **stack = NULL;
-    Py_ssize_t size = 0, capacity = 0;
-    PyObject *node = start;
-    for (;;) {
-        if (!PyObject_GC_IsTracked(node)) {
-            NodeObject *current = NODE(node);
-            PyObject_GC_Track(node);
-            Py_ssize_t needed = size + Py_SIZE(current) + 1;
-            if (needed > capacity) {
-                Py_ssize_t grown = needed > 2 * capacity ? needed : 2 * capacity;
-                PyObject **items = PyMem_Realloc(stack, grown * sizeof(PyObject *));
-                if (items == NULL) {
-                    PyMem_Free(stack);
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                stack = items;
-                capacity = grown;
-            }
-            for (Py_ssize_t i = 0; i < Py_SIZE(current); i++)
-                stack[size++] = current->edges[i].parent;
-            if (current->grad_obj != NULL)
-                stack[size++] = current->grad_obj;
-        }
-        if (size == 0)
-            break;
-        node = stack[--size];
+    Stack stack = {NULL, 0, 0};
+    int status = stack_push(&stack, (uintptr_t)start);
+    while (status == 0 && stack.size) {
+        PyObject *node = (PyObject *)stack.items[--stack.size];
+        if (PyObject_GC_IsTracked(node))
+            continue;
+        PyObject_GC_Track(node);
+        NodeObject *current = NODE(node);
+        for (Py_ssize_t i = 0; status == 0 && i < Py_SIZE(current); i++)
+            status = stack_push(&stack, (uintptr_t)current->edges[i].parent);
+        if (status == 0 && current->grad_obj != NULL)
+            status = stack_push(&stack, (uintptr_t)current->grad_obj);
     }
-    PyMem_Free(stack);
-    return 0;
+    PyMem_Free(stack.items);
+    return status;
 }
 
 /* A constant leaf for a float, or whatever engine._lift makes of anything else. */
@@ -309,14 +326,7 @@ node_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     /* A subclass with a __dict__ can hold anything and stays tracked. */
     if (type == value_type)
         PyObject_GC_UnTrack(node);
-    Py_INCREF(zero);
-    node->data = zero;
-    Py_INCREF(empty_str);
-    node->label = empty_str;
-    Py_INCREF(empty_str);
-    node->op = empty_str;
-    Py_INCREF(empty_tuple);
-    node->attrs = empty_tuple;
+    init_node(node, zero, empty_str, empty_tuple); /* tp_alloc zeroed the rest */
     return (PyObject *)node;
 }
 
@@ -633,29 +643,6 @@ fast_make(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (buffer != small)
         PyMem_Free(buffer);
     return result;
-}
-
-/* One stack entry: a node to visit, or (low bit set) a node to emit. */
-typedef struct {
-    uintptr_t *items;
-    Py_ssize_t size, capacity;
-} Stack;
-
-static int
-stack_push(Stack *stack, uintptr_t item)
-{
-    if (stack->size == stack->capacity) {
-        Py_ssize_t capacity = stack->capacity ? 2 * stack->capacity : 64;
-        uintptr_t *items = PyMem_Realloc(stack->items, capacity * sizeof(uintptr_t));
-        if (items == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        stack->items = items;
-        stack->capacity = capacity;
-    }
-    stack->items[stack->size++] = item;
-    return 0;
 }
 
 /* A leaf whose grad is an object (a Value) adds the message the Python way. */
