@@ -14,7 +14,7 @@ from typing import Any
 
 from autograd_core import Value
 
-from ._checks import check_int, check_real
+from ._checks import check_bool, check_int, check_real, check_real_pair
 from .module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "LinearDecay", "StepDecay"]
@@ -95,6 +95,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _check_number("SGD", "momentum", momentum, high=1.0)
         self.weight_decay = _check_number("SGD", "weight_decay", weight_decay)
+        nesterov = check_bool(nesterov, "nesterov", owner="SGD")
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0; got momentum=0")
         self.nesterov = bool(nesterov)
@@ -139,10 +140,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2); got {betas!r}")
-        self.betas = (_check_number("Adam", "betas[0]", betas[0], high=1.0),
-                      _check_number("Adam", "betas[1]", betas[1], high=1.0))
+        self.betas = check_real_pair(betas, "betas", owner="Adam", high=1.0)
         self.eps = _check_number("Adam", "eps", eps, low_open=True)
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
         self.first_moments = [0.0] * len(self.params)
