@@ -482,11 +482,15 @@ class Value(_NodeStore):
             deltas: dict[Value, Any] = {}
             for _ in _messages(self, seed, deltas, create_graph):
                 pass
-            for node, delta in deltas.items():
-                if node.parents or (type(node.grad) is float and node.grad == 0.0):
-                    node.grad = delta
-                else:
-                    node.grad = node.grad + delta
+            # Every new grad is computed before any is written: an addition that fails
+            # (an overflow under detect_anomaly) leaves every grad as it was.
+            new_grads = [
+                delta if node.parents or (type(node.grad) is float and node.grad == 0.0)
+                else node.grad + delta
+                for node, delta in deltas.items()
+            ]
+            for node, new_grad in zip(deltas, new_grads):
+                node.grad = new_grad
             return
         _float_backward(self, _as_float(gradient, "gradient"))
 
