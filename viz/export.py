@@ -157,16 +157,22 @@ def render(figure: Any, format: str = "svg", *, dpi: float | None = None,
 def _render_checked(digraph: graphviz.Digraph, fmt: str, dpi: float | None) -> bytes:
     if fmt == "dot":
         return digraph.source.encode("utf-8")
-    engine, args = _engine_args(digraph)
+    data = _run(digraph, fmt, dpi)
     if fmt == "png":
-        dpi = DEFAULT_DPI if dpi is None else dpi
-        args = (*args, f"-Gdpi={dpi:g}")
-    data = run_graphviz(digraph.source, fmt, engine=engine, extra_args=args)
-    if fmt == "png":
-        return _with_dpi(data, dpi)
+        return _with_dpi(data, DEFAULT_DPI if dpi is None else dpi)
     if fmt == "pdf":
         return merge_pdfs([data])  # the same bytes for the same picture (no date)
     return data
+
+
+def _run(digraph: graphviz.Digraph, fmt: str, dpi: float | None = None) -> bytes:
+    """Graphviz's output for one Digraph (a pinned layout is drawn with neato -n2)."""
+    engine, args = _engine_args(digraph)
+    if fmt == "png":
+        args = (*args, f"-Gdpi={DEFAULT_DPI if dpi is None else dpi:g}")
+    if fmt == "pdf":
+        args = (*args, "-Gmargin=0")  # the PDF device's default 1/2 inch margin: none
+    return run_graphviz(digraph.source, fmt, engine=engine, extra_args=args)
 
 
 def save(figure: Any, path: str | os.PathLike, *, format: str | None = None,
@@ -296,11 +302,7 @@ def save_slides(steps: Any, path: str | os.PathLike, *, format: str | None = Non
 
 
 def _slides_pdf(steps: Any) -> bytes:
-    pages = [
-        run_graphviz(d.source, "pdf", engine=_engine_args(d)[0], extra_args=_engine_args(d)[1])
-        for d in slide_digraphs(steps)
-    ]
-    return merge_pdfs(pages)
+    return merge_pdfs([_run(d, "pdf") for d in slide_digraphs(steps)])
 
 
 def beamer_snippet(steps: Any, graphics: str, *, captions: bool = True,
