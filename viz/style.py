@@ -27,6 +27,7 @@ __all__ = [
     "Style",
     "THEMES",
     "ROLES",
+    "Themes",
     "KNOBS",
     "set_style",
     "get_style",
@@ -228,14 +229,38 @@ class Style:
 #: Knobs :func:`set_style`, :func:`use_style` and :meth:`Style.replace` accept.
 KNOBS = ("font", "font_size", "line_width", "palette", "dashes", "math_labels")
 
+class Themes(Mapping[str, Style]):
+    """The named themes, read-only: ``THEMES["dark"]``, ``list(THEMES)``.
+
+    ``default``; ``print`` (black, white and greys, with dashes); ``colourblind``
+    (Okabe and Ito's palette); ``dark`` (light lines and text on a dark slide);
+    ``projector`` (16 pt text, lines twice as thick).
+    """
+
+    def __init__(self, *styles: Style) -> None:
+        self._styles = {style.name: style for style in styles}
+
+    def __getitem__(self, name: str) -> Style:
+        return self._styles[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._styles)
+
+    def __len__(self) -> int:
+        return len(self._styles)
+
+    def __repr__(self) -> str:
+        return f"Themes({list(self._styles)})"
+
+
 #: The named themes.
-THEMES: Mapping[str, Style] = MappingProxyType({
-    "default": Style(name="default"),
-    "print": Style(name="print", palette=_PRINT_PALETTE, dashes=True),
-    "colourblind": Style(name="colourblind", palette=_COLOURBLIND_PALETTE),
-    "dark": Style(name="dark", palette=_DARK_PALETTE),
-    "projector": Style(name="projector", font_size=16.0, line_width=2.0),
-})
+THEMES = Themes(
+    Style(name="default"),
+    Style(name="print", palette=_PRINT_PALETTE, dashes=True),
+    Style(name="colourblind", palette=_COLOURBLIND_PALETTE),
+    Style(name="dark", palette=_DARK_PALETTE),
+    Style(name="projector", font_size=16.0, line_width=2.0),
+)
 
 
 def _check_knobs(knobs: Mapping[str, object]) -> None:
