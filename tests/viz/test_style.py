@@ -235,3 +235,18 @@ def test_math_labels_in_the_picture_plain_text_in_the_tooltip():
 def test_math_label_refuses_non_text():
     with pytest.raises(TypeError, match="takes a str"):
         math_label(3)
+
+
+def test_readme_shows_two_themes_side_by_side():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Figures for slides", 1)[1]
+    row = re.search(r"^\| !\[.*\]\((\S+)\) \| !\[.*\]\((\S+)\) \|$", section, re.M)
+    assert row is not None
+    for path, theme in zip(row.groups(), ("print", "dark")):
+        assert path.endswith(f"-{theme}.svg")
+        svg = (repo / path).read_text(encoding="utf-8")
+        assert _background(svg) == THEMES[theme].palette["background"]
+        assert "w₁" in svg  # drawn with --math-labels, as the command beside it says
