@@ -13,6 +13,7 @@ nothing moves between slides and every page has the same size.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -44,6 +45,11 @@ SLIDE_FORMATS = ("pdf", "png", "svg", "dot", "tex")
 #: DPI Graphviz uses for PNG when none is given.
 DEFAULT_DPI = 96.0
 _DPI_RANGE = (10.0, 1200.0)
+#: Most pixels a PNG may have (a 300 dpi slide has about 9 million); more takes minutes
+#: and gigabytes, and cairo cannot draw a side longer than 32,767 pixels at all.
+MAX_PIXELS = 100_000_000
+_MAX_SIDE = 32_767
+_BB = re.compile(r'\bbb="?([-\d.e]+),([-\d.e]+),([-\d.e]+),([-\d.e]+)')
 _SUFFIXES = {"svg": "svg", "pdf": "pdf", "png": "png", "dot": "dot", "gv": "dot", "tex": "tex"}
 
 
@@ -168,11 +174,38 @@ def _render_checked(digraph: graphviz.Digraph, fmt: str, dpi: float | None) -> b
 def _run(digraph: graphviz.Digraph, fmt: str, dpi: float | None = None) -> bytes:
     """Graphviz's output for one Digraph (a pinned layout is drawn with neato -n2)."""
     engine, args = _engine_args(digraph)
+    source = digraph.source
     if fmt == "png":
-        args = (*args, f"-Gdpi={DEFAULT_DPI if dpi is None else dpi:g}")
+        dpi = DEFAULT_DPI if dpi is None else dpi
+        if not args:
+            # Lay out once (positions written into the source) to learn the size, then
+            # draw the pixels from those positions: no second layout.
+            source = run_graphviz(source, "dot", engine=engine).decode("utf-8")
+            engine, args = "neato", ("-n2",)
+        _check_pixels(source, dpi)
+        args = (*args, f"-Gdpi={dpi:g}")
     if fmt == "pdf":
         args = (*args, "-Gmargin=0")  # the PDF device's default 1/2 inch margin: none
-    return run_graphviz(digraph.source, fmt, engine=engine, extra_args=args)
+    return run_graphviz(source, fmt, engine=engine, extra_args=args)
+
+
+def _check_pixels(laid_out: str, dpi: float) -> None:
+    """Refuse a PNG too large to draw, before drawing it (the layout says its size)."""
+    box = _BB.search(laid_out)
+    if box is None:
+        raise RuntimeError("Graphviz's layout has no bounding box")
+    x0, y0, x1, y1 = (float(v) for v in box.groups())
+    margin = 8.0  # Graphviz pads the picture by 4 points on each side
+    width, height = ((x1 - x0 + margin) * dpi / 72, (y1 - y0 + margin) * dpi / 72)
+    if width * height > MAX_PIXELS or max(width, height) > _MAX_SIDE:
+        fit = dpi * min(
+            math.sqrt(MAX_PIXELS / (width * height)), _MAX_SIDE / max(width, height)
+        )
+        raise ValueError(
+            f"at {dpi:g} dpi the picture would be {width:.0f} x {height:.0f} pixels, more "
+            f"than PNG output allows here ({MAX_PIXELS:,} pixels, {_MAX_SIDE:,} a side); "
+            f"use dpi={max(int(fit), 1)} or less, or write PDF or SVG (vector, any size)"
+        )
 
 
 def save(figure: Any, path: str | os.PathLike, *, format: str | None = None,

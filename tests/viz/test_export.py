@@ -13,7 +13,7 @@ from autograd_core import Value
 from viz import StepThrough, beamer_snippet, draw_graph, render, save, save_slides, use_style
 from viz._pdf import PDFError, merge_pdfs
 from viz.cli import main
-from viz.export import FORMATS
+from viz.export import FORMATS, _check_pixels
 
 from .helpers import neuron_graph, parse_svg, svg_groups
 from .pdfcheck import pdf_fonts_embedded, pdf_pages, png_info
@@ -270,3 +270,33 @@ def test_cli_slides(tmp_path, capsys):
     assert re.search(r"\\includegraphics<5>\[page=5,", (tmp_path / "t.tex").read_text())
     assert main([*args, "--slides", str(tmp_path / "p.png"), "--dpi", "60"]) == 0
     assert len(list(tmp_path.glob("p-*.png"))) == 5
+
+
+def test_a_png_too_large_to_draw_is_refused_before_drawing(tmp_path):
+    import time
+
+    from viz import Style
+
+    root, _ = neuron_graph()
+    huge = draw_graph(root, mode="backward", style=Style(font_size=72))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"pixels, more than PNG output allows.*use dpi=\d+"):
+        save(huge, tmp_path / "huge.png", dpi=1200)
+    assert time.perf_counter() - start < 10  # refused from the layout, not after drawing
+    assert list(tmp_path.iterdir()) == []
+    suggested = int(re.search(r"use dpi=(\d+)", str(_refusal(huge))).group(1))
+    # The suggested DPI passes the same check (drawing 100 million pixels takes long).
+    laid_out = render(huge, "dot")
+    laid_out = subprocess.run(["dot", "-Tdot"], input=laid_out, capture_output=True,
+                              check=True).stdout.decode()
+    _check_pixels(laid_out, suggested)
+    with pytest.raises(ValueError):
+        _check_pixels(laid_out, suggested + 2)
+
+
+def _refusal(digraph) -> ValueError:
+    try:
+        render(digraph, "png", dpi=1200)
+    except ValueError as error:
+        return error
+    raise AssertionError("not refused")
