@@ -124,7 +124,7 @@ def _digraph_of(figure: Any, draw_options: dict[str, Any]) -> graphviz.Digraph:
     )
 
 
-# A graph whose layout is pinned from an earlier dot run (see graph.compute_layout) holds
+# A graph whose layout is pinned from an earlier dot run (see viz.frames.compute_layout) holds
 # its bounding box as a graph attribute; neato -n2 draws it without laying it out again.
 _PINNED = re.compile(r"^\s*(?:graph\s*)?\[?\s*bb=", re.MULTILINE)
 
@@ -262,7 +262,8 @@ def slide_digraphs(steps: Any) -> list[graphviz.Digraph]:
 def _pinned_frames(steps: Any) -> list[graphviz.Digraph]:
     """The frames of a step-through that has no ``frame_digraph``: its frame states drawn
     on one layout computed once (as its own pictures are)."""
-    from .graph import compute_layout, layout_digraph, view_sizes
+    from .frames import compute_layout
+    from .graph import layout_digraph, view_sizes
 
     options, states = steps.options, steps._states
     extra: dict[str, list[str]] = {}
