@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ import graphviz
 from autograd_core import Value
 
 from ._pdf import merge_pdfs
-from ._render import atomic_write, run_graphviz
+from ._render import DEFAULT_TIMEOUT, atomic_write, run_graphviz
 
 __all__ = [
     "FORMATS",
@@ -161,20 +163,21 @@ def render(figure: Any, format: str = "svg", *, dpi: float | None = None,
 
 
 def _render_checked(digraph: graphviz.Digraph, fmt: str, dpi: float | None) -> bytes:
+    return _render_many([digraph], fmt, dpi)[0]
+
+
+def _render_many(
+    digraphs: list[graphviz.Digraph], fmt: str, dpi: float | None
+) -> list[bytes]:
+    """Each Digraph's file contents in ``fmt``, from one Graphviz run when they are drawn
+    the same way (the frames of a step-through), else one run each."""
     if fmt == "dot":
-        return digraph.source.encode("utf-8")
-    data = _run(digraph, fmt, dpi)
-    if fmt == "png":
-        return _with_dpi(data, DEFAULT_DPI if dpi is None else dpi)
-    if fmt == "pdf":
-        return merge_pdfs([data])  # the same bytes for the same picture (no date)
-    return data
-
-
-def _run(digraph: graphviz.Digraph, fmt: str, dpi: float | None = None) -> bytes:
-    """Graphviz's output for one Digraph (a pinned layout is drawn with neato -n2)."""
-    engine, args = _engine_args(digraph)
-    source = digraph.source
+        return [d.source.encode("utf-8") for d in digraphs]
+    how = {_engine_args(d) for d in digraphs}
+    if len(how) > 1:
+        return [blob for d in digraphs for blob in _render_many([d], fmt, dpi)]
+    [(engine, args)] = how
+    source = "\n".join(d.source for d in digraphs)
     if fmt == "png":
         dpi = DEFAULT_DPI if dpi is None else dpi
         if not args:
@@ -186,7 +189,38 @@ def _run(digraph: graphviz.Digraph, fmt: str, dpi: float | None = None) -> bytes
         args = (*args, f"-Gdpi={dpi:g}")
     if fmt == "pdf":
         args = (*args, "-Gmargin=0")  # the PDF device's default 1/2 inch margin: none
-    return run_graphviz(source, fmt, engine=engine, extra_args=args)
+    timeout = DEFAULT_TIMEOUT * max(1.0, len(digraphs) / 20)
+    output = run_graphviz(source, fmt, engine=engine, extra_args=args, timeout=timeout)
+    parts = _split(output, fmt)
+    if len(parts) != len(digraphs):
+        raise RuntimeError(f"Graphviz returned {len(parts)} pictures for {len(digraphs)} graphs")
+    if fmt == "png":
+        return [_with_dpi(part, dpi) for part in parts]
+    if fmt == "pdf":
+        return [merge_pdfs([part]) for part in parts]  # the same bytes for the same picture
+    return parts
+
+
+def _split(output: bytes, fmt: str) -> list[bytes]:
+    """Graphviz's output for several graphs, one document each."""
+    if fmt == "svg":
+        return [b"<?xml" + part for part in output.split(b"<?xml")[1:]]
+    if fmt == "pdf":
+        return [part for part in re.split(rb"(?<=%%EOF\n)(?=%PDF-)", output) if part]
+    parts, position = [], 0
+    while position < len(output):  # PNG: chunk by chunk to each IEND
+        start = position
+        if not output.startswith(b"\x89PNG\r\n\x1a\n", position):
+            raise RuntimeError("Graphviz did not return a PNG")
+        position += 8
+        while True:
+            (length,) = struct.unpack(">I", output[position:position + 4])
+            kind = output[position + 4:position + 8]
+            position += 12 + length
+            if kind == b"IEND" or position >= len(output):
+                break
+        parts.append(output[start:position])
+    return parts
 
 
 def _check_pixels(laid_out: str, dpi: float) -> None:
@@ -229,9 +263,6 @@ def save(figure: Any, path: str | os.PathLike, *, format: str | None = None,
 
 def _with_dpi(png: bytes, dpi: float) -> bytes:
     """The PNG with a ``pHYs`` chunk saying ``dpi`` (as pixels per metre)."""
-    import struct
-    import zlib
-
     if not png.startswith(b"\x89PNG\r\n\x1a\n") or png[12:16] != b"IHDR":
         raise RuntimeError("Graphviz did not return a PNG")
     per_metre = round(dpi / 0.0254)
@@ -331,12 +362,12 @@ def save_slides(steps: Any, path: str | os.PathLike, *, format: str | None = Non
         return [atomic_write(target, _slides_pdf(steps))]
     digraphs = slide_digraphs(steps)
     files = _numbered(target, len(digraphs))
-    blobs = [_render_checked(d, fmt, chosen_dpi) for d in digraphs]
+    blobs = _render_many(digraphs, fmt, chosen_dpi)
     return [atomic_write(file, blob) for file, blob in zip(files, blobs)]
 
 
 def _slides_pdf(steps: Any) -> bytes:
-    return merge_pdfs([_run(d, "pdf") for d in slide_digraphs(steps)])
+    return merge_pdfs(_render_many(slide_digraphs(steps), "pdf", None))
 
 
 def beamer_snippet(steps: Any, graphics: str, *, captions: bool = True,
@@ -390,7 +421,7 @@ def beamer_snippet(steps: Any, graphics: str, *, captions: bool = True,
 
 
 def _default_title(steps: Any) -> str:
-    kind = getattr(steps, "kind", None) or getattr(steps, "pass_", None)
+    kind = getattr(steps, "mode", None)
     if isinstance(kind, str) and kind.lower().startswith("forward"):
         return "Forward pass, step by step"
     return "Backward pass, step by step"
