@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = ["INIT_SCHEMES", "make_rng", "init_weights"]
 
+#: The weight initialisations :func:`init_weights` knows, by name.
 INIT_SCHEMES = ("uniform", "xavier", "he", "zeros")
 
 
