@@ -61,6 +61,7 @@ html_css_files = ["course.css"]
 html_theme_options = {
     "navigation_with_keys": False,  # the step-throughs own the arrow keys
     "show_toc_level": 2,
+    "header_links_before_dropdown": 6,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],

@@ -73,7 +73,7 @@ def api_sections(package_name: str) -> list[tuple[types.ModuleType, list[str]]]:
     return sections
 
 
-def _data_doc(module: types.ModuleType, name: str) -> str:
+def data_doc(module: types.ModuleType, name: str) -> str:
     """The ``#:`` comment (or docstring after the assignment) of a module constant.
 
     A constant re-exported by a package is documented where it is assigned, so the
@@ -117,7 +117,7 @@ def _entry(module: types.ModuleType, name: str, warn) -> list[str]:
         if not inspect.getdoc(obj):
             warn(f"public function {full} has no docstring")
         return [f".. autofunction:: {full}", ""]
-    doc = _data_doc(module, name)
+    doc = data_doc(module, name)
     if not doc:
         warn(f"public constant {full} has no doc comment (#: above its assignment)")
     lines = [f".. py:data:: {name}", f"   :type: {type(obj).__name__}"]
@@ -129,7 +129,7 @@ def _entry(module: types.ModuleType, name: str, warn) -> list[str]:
     return lines + [""]
 
 
-def _kind(obj: object) -> str:
+def kind_of(obj: object) -> str:
     if inspect.isclass(obj):
         return "Exceptions" if issubclass(obj, BaseException) else "Classes"
     return "Functions" if callable(obj) else "Constants"
@@ -160,11 +160,11 @@ def api_rst(package_name: str, warn) -> list[str]:
                   ".. list-table::", "   :class: api-summary", ""]
         for name in names:
             obj = getattr(module, name)
-            doc = _data_doc(module, name) if _kind(obj) == "Constants" else ""
+            doc = data_doc(module, name) if kind_of(obj) == "Constants" else ""
             lines += [f"   * - :py:obj:`{name}`", f"     - {summary(obj, doc)}"]
         lines.append("")
         for kind in ("Classes", "Exceptions", "Functions", "Constants"):
-            chosen = [n for n in names if _kind(getattr(module, n)) == kind]
+            chosen = [n for n in names if kind_of(getattr(module, n)) == kind]
             if not chosen:
                 continue
             lines += [f".. rubric:: {kind}", ""]
