@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from . import stores
+from . import copying, stores
 from .modes import (
     AnomalyError,
     check_message,
@@ -143,11 +143,19 @@ class Value(NodeStore):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    # pickle, copy and deepcopy rebuild nodes from their public fields in one loop, parents
+    # first (no recursion at any depth), the same way on both stores: see copying.py.
     def __reduce__(self) -> tuple:
-        # pickle and copy.deepcopy rebuild the node from its public fields (its parents
-        # are copied first, shared ones once), the same way on both node stores.
-        return (_restore, (self.data, self.op, self.parents, self.local_grads, self.attrs,
-                           self.grad, self.label))
+        return copying.reduce_node(self)
+
+    def __setstate__(self, state: tuple) -> None:
+        copying.set_grads(state)
+
+    def __copy__(self) -> Value:
+        return copying.copy_node(self)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        return copying.deepcopy_node(self, memo)
 
     # -- gradients -------------------------------------------------------------
 
@@ -169,18 +177,30 @@ class Value(NodeStore):
                                                        and is_anomaly_enabled()):
                 _compiled_backward(self, seed)  # the compiled mirror of the loop below
                 return
-            for _ in _backpropagate(self, seed, {}, accumulate=True):
-                pass
+            # Under detect_anomaly a refused message must leave every grad as it was.
+            saved = [(node, node.grad) for node in topological_order(self)] if (
+                stores._special_modes and is_anomaly_enabled()) else []
+            try:
+                for _ in _backpropagate(self, seed, {}, accumulate=True):
+                    pass
+            except BaseException:
+                for node, old in saved:
+                    node.grad = old
+                raise
             return
         seed = gradient if isinstance(gradient, Value) else Value(gradient)
         deltas: dict[Value, Any] = {}
         for _ in _backpropagate(self, seed, deltas, create_graph=True):
             pass
-        for node, delta in deltas.items():
-            if node.parents or (type(node.grad) is float and node.grad == 0.0):
-                node.grad = delta
-            else:
-                node.grad = node.grad + delta
+        # Every new grad is computed before any is written: an addition that fails
+        # (an overflow under detect_anomaly) leaves every grad as it was.
+        new_grads = [
+            delta if node.parents or (type(node.grad) is float and node.grad == 0.0)
+            else node.grad + delta
+            for node, delta in deltas.items()
+        ]
+        for node, new_grad in zip(deltas, new_grads):
+            node.grad = new_grad
 
     def __pos__(self) -> Value:
         return self
@@ -188,15 +208,6 @@ class Value(NodeStore):
 
 _node = stores.make_node
 _compiled_backward = None if stores._fastnode is None else stores._fastnode.backward
-
-
-def _restore(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple,
-             grad: Any, label: str) -> Value:
-    """Rebuild a pickled or copied node (see ``Value.__reduce__``)."""
-    node = _node(data, op, parents, local_grads, attrs)
-    node.grad = grad
-    node.label = label
-    return node
 
 
 def _lift(x: Any) -> Value:

@@ -98,6 +98,7 @@ class Rule:
     doc: str = ""
 
 
+#: Every primitive the engine knows, by op name (filled by :func:`register`).
 RULES: dict[str, Rule] = {}
 """Every rule by name, in registration order. Change it only through :func:`register`
 and :func:`replace_rule`, which rebind every path that applies a rule."""
