@@ -98,10 +98,9 @@ class Rule:
     doc: str = ""
 
 
-#: Every primitive the engine knows, by op name (filled by :func:`register`).
+#: Every primitive the engine knows, by op name, in registration order. Change it only
+#: through :func:`register` and :func:`replace_rule`, which rebind every path.
 RULES: dict[str, Rule] = {}
-"""Every rule by name, in registration order. Change it only through :func:`register`
-and :func:`replace_rule`, which rebind every path that applies a rule."""
 
 # Those that apply rules (the engine's methods and operators on both node stores)
 # register here: ``check(table)`` refuses a candidate table before anything changes,
