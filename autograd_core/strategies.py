@@ -274,8 +274,8 @@ def _format(num_inputs: int, steps: tuple[Step, ...]) -> str:
     return slots[-1][0]
 
 
-# How tightly each Python operator slot binds when printed.
-_SLOT_PRECEDENCE = {"add": _SUMMATION, "sub": _SUMMATION, "pow": _POWER}
+# How tightly Python's operators bind when printed (by special method; others: a product).
+_SLOT_PRECEDENCE = {"__add__": _SUMMATION, "__sub__": _SUMMATION, "__pow__": _POWER}
 
 
 def _format_step(step: Step, args: list[tuple[str, int]]) -> tuple[str, int]:
@@ -285,11 +285,11 @@ def _format_step(step: Step, args: list[tuple[str, int]]) -> tuple[str, int]:
     args = [(f"{_wrap(arg, _ATOM)} ** 2 + {c}", _SUMMATION) if i in rule.positive else arg
             for i, arg in enumerate(args)]
     slot = rule.operator
-    if rule.method is None and slot in ("neg", "pos", "invert"):
+    if rule.method is None and slot in UNARY_OPERATORS and slot != "abs":  # -x, +x, ~x
         # Brackets also around a negation: "-(-x0)" reads better than "--x0".
         return f"{rule.symbol}{_wrap(args[0], _UNARY_MINUS + 1)}", _UNARY_MINUS
     if rule.method is None and slot is not None and slot not in UNARY_OPERATORS:
-        level = _SLOT_PRECEDENCE.get(slot, _PRODUCT)
+        level = _SLOT_PRECEDENCE.get(f"__{slot}__", _PRODUCT)
         right = (c, _ATOM) if rule.params else args[1]
         if level == _POWER:  # right-associative, binding tighter than unary minus
             return f"{_wrap(args[0], _ATOM)} {rule.symbol} {_wrap(right, _ATOM)}", _POWER
