@@ -14,13 +14,13 @@ Where a node's fields live and how its hot operators run is the node store's bus
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
 import numpy as np
 
 from . import copying, stores
+from .checks import as_float as _as_float
 from .modes import (
     AnomalyError,
     check_message,
@@ -50,30 +50,6 @@ __all__ = [
 ]
 
 Number = Union[int, float]
-_ALLOWED_NUMBERS = "an int, a float or a numpy real scalar"
-_INT_LIMIT = 2**1023  # ints at least this large overflow a float (handled below)
-
-
-def _as_float(data: Any, what: str = "Value data") -> float:
-    """Check and convert user data at the boundary."""
-    kind = type(data)
-    if kind is float:
-        value = data
-    elif kind is int and -_INT_LIMIT < data < _INT_LIMIT:
-        value = float(data)
-    elif isinstance(data, (bool, np.bool_)) or not isinstance(data, (numbers.Real, np.number)):
-        raise TypeError(f"{what} must be {_ALLOWED_NUMBERS}; got {data!r} ({kind.__name__})")
-    elif isinstance(data, np.complexfloating):
-        raise TypeError(f"{what} must be real; got {data!r} ({kind.__name__})")
-    else:
-        try:
-            value = float(data)
-        except OverflowError:
-            raise ValueError(f"{what} is too large for a float: {data!r}") from None
-    if value != value:
-        raise ValueError(f"{what} is NaN; a Value holds a real number")
-    return value
-
 
 # ---------------------------------------------------------------------------
 # Value
