@@ -149,7 +149,7 @@ def _named(function: Callable, attribute: str, doc: str) -> Callable:
 
 
 def _doc(rule: Rule) -> str:
-    return rule.doc or f"Apply the rule {rule.name!r}: {rule.text}."
+    return rule.doc or f"Apply the rule ``{rule.name}``: ``{rule.text}``."
 
 
 def _with_attributes(rule: Rule, attribute: str) -> Callable:
