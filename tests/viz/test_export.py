@@ -300,3 +300,20 @@ def _refusal(digraph) -> ValueError:
     except ValueError as error:
         return error
     raise AssertionError("not refused")
+
+
+def test_every_slide_is_drawn_on_the_step_throughs_own_layout():
+    from viz import to_svg
+    from viz.export import slide_digraphs
+
+    from .helpers import node_boxes
+
+    steps = StepThrough(_fan_out_graph())
+    digraphs = slide_digraphs(steps)
+    assert len(digraphs) == len(steps)
+    page_boxes = node_boxes(steps.frames[0])
+    for digraph in digraphs:
+        boxes = node_boxes(to_svg(digraph))
+        assert boxes.keys() == page_boxes.keys()
+        for key, box in boxes.items():
+            assert box == pytest.approx(page_boxes[key], abs=0.5), key
