@@ -14,6 +14,7 @@ nothing moves between slides and every page has the same size.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import struct
@@ -99,7 +100,7 @@ def format_of(path: str | os.PathLike, fmt: str | None = None,
 def _check_dpi(dpi: float | None, fmt: str) -> float | None:
     if dpi is None:
         return None
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)):
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
         raise TypeError(f"dpi must be a number; got {dpi!r}")
     low, high = _DPI_RANGE
     if not low <= dpi <= high:  # refuses NaN and inf too
