@@ -39,8 +39,11 @@ __all__ = [
 #: Largest number of nodes drawn without ``collapse``; beyond it dot gets slow and the
 #: picture unreadable, so :func:`draw_graph` refuses and says what to do instead.
 MAX_NODES = 250
+#: What a picture shows: values (forward) or deltas and messages (backward).
 MODES = ("forward", "backward")
+#: Graphviz rank directions: left to right, top to bottom, and their reverses.
 DIRECTIONS = ("LR", "TB", "RL", "BT")
+#: ``None`` draws every scalar op; ``"neurons"`` draws one node per neuron.
 COLLAPSE_MODES = (None, "neurons")
 
 # Average advance of a character at 10 pt and 9 pt (points); generous so text fits. Boxes
