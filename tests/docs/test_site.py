@@ -276,3 +276,12 @@ def test_the_gallery_shows_a_picture_under_every_code_cell(site):
     assert len(cells) >= 10
     for cell in cells:
         assert re.search(r"<img |<svg |bpl-steps", cell), cell[:300]
+
+
+def test_getting_started_runs_the_readmes_ten_lines():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    ten_lines = re.search(r"## Ten lines\n\n```python\n(.*?)```", readme, re.S).group(1)
+    cells = re.findall(r"```\{code-cell\} python\n(.*?)```", page, re.S)
+    assert cells[0] == ten_lines
+    assert len(ten_lines.strip().splitlines()) <= 12
