@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import pkgutil
@@ -287,7 +288,7 @@ class RuleTable(SphinxDirective):
             grads = ", ".join(f"∂out/∂{v.label} = {v.grad:.4g}" for v in inputs)
             pictures = {}
             for mode in ("forward", "backward"):
-                path = folder / f"{rule.name}-{mode}.svg"
+                path = folder / f"{_file_name(rule.name)}-{mode}.svg"
                 _write_if_changed(path, viz.to_svg(output, mode=mode, precision=3))
                 pictures[mode] = "/" + path.relative_to(self.env.srcdir).as_posix()
             title = f"``{rule.name}``"
@@ -317,6 +318,14 @@ class RuleTable(SphinxDirective):
         nested_parse_with_titles(self.state, StringList(lines, source="<rule table>"),
                                  container)
         return container.children
+
+
+def _file_name(name: str) -> str:
+    """A file name for any rule name: its safe characters and, if some were not, a hash."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    if safe != name:
+        safe += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return safe
 
 
 def _write_if_changed(path: Path, text: str) -> None:
