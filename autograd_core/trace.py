@@ -627,27 +627,65 @@ class Trace:
         Returns:
             ``(loss, grads)``: a float and an array aligned with ``params``.
         """
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
         if len(self.outputs) != 1:
             raise ValueError(
                 f"value_and_grad needs a traced function with one output; it has "
-                f"{len(self.outputs)} (reduce them to one Value inside the function)"
+                f"{len(self.outputs)} (reduce them to one Value inside the function, or "
+                "use outputs_and_grad)"
+            )
+        outputs, param_grads = self.outputs_and_grad(
+            batch, reduction=reduction, param_values=param_values
+        )
+        total = float(outputs[:, 0].sum())
+        return (total / len(outputs) if reduction == "mean" else total), param_grads
+
+    def outputs_and_grad(
+        self,
+        batch: Any,
+        *,
+        differentiate: int = 0,
+        reduction: str = "mean",
+        param_values: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample's outputs, and the gradient of one output reduced over the batch.
+
+        One pass: a training loop gets the loss's gradient and the model's outputs
+        (for its accuracy, say) from the same replay.
+
+        Args:
+            batch: array-like of shape ``[batch_size, num_inputs]``.
+            differentiate: which output to differentiate (its index in ``outputs``).
+            reduction: ``"mean"`` averages that output's gradient over the batch,
+                ``"sum"`` adds.
+            param_values: the parameters as an array (default: their current ``.data``).
+
+        Returns:
+            ``(outputs, grads)``: an array ``[batch_size, num_outputs]`` and an array
+            aligned with ``params``.
+        """
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+        if (
+            isinstance(differentiate, bool)
+            or not isinstance(differentiate, (int, np.integer))
+            or not 0 <= differentiate < len(self.outputs)
+        ):
+            raise ValueError(
+                f"differentiate must be an output index in 0..{len(self.outputs) - 1}; "
+                f"got {differentiate!r}"
             )
         values, theta, cache = self._run_forward(batch, param_values)
         size = values.shape[1]
-        per_sample = values[self._output_rows[0]]
-        weight = 1.0 / size if reduction == "mean" else 1.0
+        seed_row = self._output_rows[differentiate]
         deltas = np.zeros(values.shape)
-        deltas[self._output_rows[0]] = weight
+        deltas[seed_row] = 1.0 / size if reduction == "mean" else 1.0
         param_grads = np.zeros(len(self.params))
         for group, cached in zip(reversed(self._groups), reversed(cache)):
             if group.needs_backward:
                 group.backward(deltas, param_grads, cached)
         if self._has_param_rows:
             param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
-        total = float(per_sample.sum())
-        return (total * weight if reduction == "mean" else total), param_grads
+        return values[self._output_rows].T.copy(), param_grads
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
         """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.
