@@ -80,8 +80,12 @@ class Optimizer:
         """
         grads = read_grads(self.params)
         theta = read_data(self.params)
-        self.update(theta, grads)
-        write_data(self.params, theta)
+        steps = self.steps
+        try:
+            self.update(theta, grads)
+        finally:
+            if self.steps != steps:  # taken, even if Ctrl-C came: the Values follow
+                write_data(self.params, theta)
 
     def update(self, theta: np.ndarray, grads: np.ndarray) -> None:
         """One step on arrays: ``theta`` (the parameters' values, in ``params`` order) in place.
