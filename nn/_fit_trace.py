@@ -12,6 +12,7 @@ case it changed them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -79,19 +80,29 @@ def _record(model: Module, params: tuple[Value, ...], X: np.ndarray, y: np.ndarr
     return TracedLoss(params, trace(per_sample, example, params), columns)
 
 
+# Each model's recorded losses, kept while the model lives (outside its state, so
+# that saving, pickling or copying the model is unaffected).
+_RECORDED: weakref.WeakKeyDictionary[Module, dict] = weakref.WeakKeyDictionary()
+
+
 def traced_loss(model: Module, params: tuple[Value, ...], X: np.ndarray, y: np.ndarray,
                 loss: Loss) -> TracedLoss:
-    """The model's recorded loss, made once and kept on the model for later runs.
+    """The model's recorded loss, made once and kept for later runs.
 
-    It is kept in a private attribute outside the model's state, keyed by the loss and
-    the targets' shape, and made again when the parameters are no longer the same.
+    It is keyed by the loss and the targets' shape, and made again when the parameters
+    are no longer the same Values.
     """
-    per_model = vars(model).setdefault("_fit_traces", {})
+    per_model = _RECORDED.setdefault(model, {})
     key = (loss, y.ndim, y.shape[1:])
     recorded = per_model.get(key)
-    if recorded is None or recorded.params != params:
+    if recorded is None or not same_params(recorded.params, params):
         recorded = per_model[key] = _record(model, params, X, y, loss)
     return recorded
+
+
+def recorded_losses(model: Module) -> dict:
+    """The losses recorded for ``model`` so far (for tests and introspection)."""
+    return dict(_RECORDED.get(model, {}))
 
 
 def _array_update(optimizer: Optimizer) -> Callable[[np.ndarray, np.ndarray], None] | None:
