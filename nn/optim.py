@@ -113,11 +113,14 @@ class Optimizer:
             if array.shape != expected:
                 raise ValueError(f"{name}.update: {label} must have shape {expected}; "
                                  f"got {array.shape}")
-        finite = np.isfinite(grads)
-        if not finite.all():
-            index = int(np.flatnonzero(~finite)[0])
-            raise ValueError(f"{name}: parameter {index} has a non-finite gradient "
-                             f"{float(grads[index])!r}; lower the learning rate?")
+        # A finite sum means every term is finite (NaN and inf carry into a sum); only
+        # when it is not (or overflows) are the terms looked at one by one.
+        if not np.isfinite(np.add.reduce(grads)):
+            finite = np.isfinite(grads)
+            if not finite.all():
+                index = int(np.flatnonzero(~finite)[0])
+                raise ValueError(f"{name}: parameter {index} has a non-finite gradient "
+                                 f"{float(grads[index])!r}; lower the learning rate?")
         new_theta, state = self._update(theta, grads)
         steps = self.steps + 1
 
