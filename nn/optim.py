@@ -20,7 +20,7 @@ import numpy as np
 
 from autograd_core import Value
 
-from ._checks import check_int, check_real
+from ._checks import check_bool, check_int, check_real, check_real_pair
 from ._values import read_data, read_grads, uninterrupted, write_data
 from .module import Module
 
@@ -76,7 +76,8 @@ class Optimizer:
         writes the new values back.
 
         Raises:
-            ValueError: a gradient is NaN or infinite (no parameter is changed).
+            ValueError: a gradient or a new value is NaN or infinite (no parameter is
+                changed).
         """
         grads = read_grads(self.params)
         theta = read_data(self.params)
@@ -101,8 +102,9 @@ class Optimizer:
 
         Raises:
             TypeError: the arrays are not float64 numpy arrays.
-            ValueError: a shape differs from ``[len(params)]``, or a gradient is NaN or
-                infinite (then nothing changes).
+            ValueError: a shape differs from ``[len(params)]``, a gradient is NaN or
+                infinite, or a new value would be: all or nothing, the values and the
+                optimiser's state are then left as they were.
         """
         name = type(self).__name__
         expected = (len(self.params),)
@@ -122,6 +124,14 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter {index} has a non-finite gradient "
                                  f"{float(grads[index])!r}; lower the learning rate?")
         new_theta, state = self._update(theta, grads)
+        if not np.isfinite(np.add.reduce(new_theta)):
+            finite = np.isfinite(new_theta)
+            if not finite.all():
+                index = int(np.flatnonzero(~finite)[0])
+                raise ValueError(
+                    f"{name}: this step would set parameter {index} to "
+                    f"{float(new_theta[index])!r} (it is {float(theta[index])!r}); no parameter "
+                    "was changed; lower the learning rate?")
         steps = self.steps + 1
 
         def commit() -> None:  # idempotent, so values and state always agree
@@ -160,6 +170,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _check_number("SGD", "momentum", momentum, high=1.0)
         self.weight_decay = _check_number("SGD", "weight_decay", weight_decay)
+        nesterov = check_bool(nesterov, "nesterov", owner="SGD")
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0; got momentum=0")
         self.nesterov = bool(nesterov)
@@ -201,10 +212,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2); got {betas!r}")
-        self.betas = (_check_number("Adam", "betas[0]", betas[0], high=1.0),
-                      _check_number("Adam", "betas[1]", betas[1], high=1.0))
+        self.betas = check_real_pair(betas, "betas", owner="Adam", high=1.0)
         self.eps = _check_number("Adam", "eps", eps, low_open=True)
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
         self.first_moments = np.zeros(len(self.params))
