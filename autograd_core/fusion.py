@@ -265,6 +265,17 @@ class DotGroup:
                         np.matmul(first.T, delta, out=right_into)
                 backward_others()
 
+        elif form == "constant" and left.window is not None and np.array_equal(left.ids,
+                                                                                right.ids):
+            # Squares (an L2 penalty): both factors send delta * p, so p gets 2 * delta * p
+            # (doubling is exact: the same number as adding the two messages).
+            into = left.view_of(grads)
+
+            def backward(theta: np.ndarray) -> None:
+                doubled = 2.0 * delta.sum(axis=1)[:, None]
+                np.add(into, doubled * left.read(theta), out=into)
+                backward_others()
+
         elif form == "constant":
 
             def backward(theta: np.ndarray) -> None:

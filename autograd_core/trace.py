@@ -340,7 +340,8 @@ class Trace:
         theta = self._param_values(param_values)
         plan = self._plan(max(samples.shape[0], 1))
         values = plan.values
-        values[: self._num_inputs] = samples.T
+        if self._num_inputs:
+            values[: self._num_inputs] = samples.T
         if self._has_param_rows:
             values[self._param_rows] = theta[self._param_ids, None]
         for step in plan.forward:
@@ -377,10 +378,10 @@ class Trace:
                 f"{len(self.outputs)} (reduce them to one Value inside the function, or "
                 "use outputs_and_grad)"
             )
-        outputs, param_grads = self.outputs_and_grad(
-            batch, reduction=reduction, param_values=param_values
-        )
-        total = float(outputs[:, 0].sum())
+        self._check_reduction(reduction)
+        plan, param_grads = self._value_and_grad(batch, param_values, 0, reduction)
+        outputs = plan.values[self._output_rows[0]]
+        total = float(outputs.sum())
         return (total / len(outputs) if reduction == "mean" else total), param_grads
 
     def outputs_and_grad(
@@ -407,8 +408,7 @@ class Trace:
             ``(outputs, grads)``: an array ``[batch_size, num_outputs]`` and an array
             aligned with ``params``.
         """
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+        self._check_reduction(reduction)
         if (
             isinstance(differentiate, bool)
             or not isinstance(differentiate, (int, np.integer))
@@ -418,6 +418,18 @@ class Trace:
                 f"differentiate must be an output index in 0..{len(self.outputs) - 1}; "
                 f"got {differentiate!r}"
             )
+        plan, param_grads = self._value_and_grad(batch, param_values, differentiate, reduction)
+        return plan.values[self._output_rows].T.copy(), param_grads
+
+    @staticmethod
+    def _check_reduction(reduction: str) -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+
+    def _value_and_grad(
+        self, batch: Any, param_values: Any, differentiate: int, reduction: str
+    ) -> tuple[_Plan, np.ndarray]:
+        """Forward and backward on this thread's plan; the gradients as a new array."""
         plan, theta = self._run_forward(batch, param_values)
         deltas, param_grads = plan.deltas, plan.grads
         deltas.fill(0.0)
@@ -429,7 +441,7 @@ class Trace:
             step(theta)
         if self._has_param_rows:
             param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
-        return plan.values[self._output_rows].T.copy(), param_grads.copy()
+        return plan, param_grads.copy()
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
         """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.

@@ -13,6 +13,7 @@ one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -62,7 +63,10 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_number(type(self).__name__, "lr", value)
+        if type(value) is float and 0.0 <= value < math.inf:
+            self._lr = value  # the common case, set by a schedule every epoch
+        else:
+            self._lr = _check_number(type(self).__name__, "lr", value)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0 (gradients accumulate otherwise)."""

@@ -377,8 +377,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         val_features, val_labels = _check_training_data(model, loss, validation[0],
                                                         validation[1], "fit validation")
     classification = _is_classification(loss, labels)
-    signs = _uses_signs(labels)
-    threshold = _threshold(model)
+    hits = _hit_counter(labels, _threshold(model), _uses_signs(labels))
     if run_batch is _traced_batch:
         run: _EagerRun | _ArrayRun = _ArrayRun(
             TracedRun(model, features, labels, loss, regularizer, optimizer), model, loss)
@@ -401,8 +400,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
                 batch_loss, scores = run.batch(index)
                 loss_sum += batch_loss * len(index)
                 if classification:
-                    predicted = _labels_from_scores(scores, threshold, signs)
-                    correct += int(np.count_nonzero(predicted == labels[index]))
+                    correct += hits(scores, index)
             history.loss.append(loss_sum / n)
             history.accuracy.append(correct / n if classification else float("nan"))
             if validation is not None:
@@ -427,6 +425,27 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         run.publish()
         bar.close()
     return history
+
+
+def _hit_counter(labels: np.ndarray, threshold: float, signs: bool
+                 ) -> Callable[[np.ndarray, np.ndarray], int]:
+    """``hits(scores, index)``: how many of the samples ``index`` the scores label right.
+
+    The labels of ``_labels_from_scores``; with one output and labels that are all 1
+    or the negative label (-1 or 0), a score is right when "above the threshold" and
+    "label is 1" agree, which is one comparison per batch.
+    """
+    negative = -1 if signs else 0
+    is_positive = labels == 1
+    binary = bool(np.all(is_positive | (labels == negative)))
+
+    def hits(scores: np.ndarray, index: np.ndarray) -> int:
+        if binary and scores.shape[1] == 1:
+            return int(np.count_nonzero((scores[:, 0] > threshold) == is_positive[index]))
+        predicted = _labels_from_scores(scores, threshold, signs)
+        return int(np.count_nonzero(predicted == labels[index]))
+
+    return hits
 
 
 class _EagerRun:
