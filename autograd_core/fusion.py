@@ -80,6 +80,7 @@ class ParamView:
         # on every call (a training loop updating theta in place), and a view follows
         # in-place updates. Holding the array keeps its id from being reused.
         self.last_read: tuple = (None, None)
+        self.last_column: tuple = (None, None)
         if ids.ndim == 1:
             steps = np.diff(ids)
             if len(ids) and np.all(steps == (steps[0] if len(steps) else 1)) and ids[0] >= 0:
@@ -107,6 +108,15 @@ class ParamView:
         view = self.view_of(theta)  # a view whatever theta's stride: theta is 1-D
         self.last_read = (theta, view)
         return view
+
+    def column(self, theta: np.ndarray) -> np.ndarray:
+        """``read(theta)`` as a column ``[k, 1]`` (kept while the same array is passed)."""
+        last_theta, last_column = self.last_column
+        if last_theta is theta and self.window is not None:
+            return last_column
+        column = self.read(theta)[:, None]
+        self.last_column = (theta, column)
+        return column
 
     def view_of(self, array: np.ndarray) -> np.ndarray:
         """The view of ``array`` at the ids (``window`` must be set)."""
@@ -198,7 +208,7 @@ class DotGroup:
 
         def add_others(theta: np.ndarray) -> None:
             for view, read in read_others:
-                term = read() if view is None else view.read(theta)[:, None]
+                term = read() if view is None else view.column(theta)
                 np.add(out, term, out=out)
 
         if form == "dense":

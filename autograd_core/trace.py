@@ -116,11 +116,19 @@ class _OpGroup:
         gathers = self.gathers
         saved: list = [views]
 
-        def forward(theta: np.ndarray) -> None:
-            args = saved[0] = [
-                view if view is not None else values[rows] for view, rows in zip(views, gathers)
-            ]
-            out[...] = rule_forward(*args, *attrs)
+        if all(view is not None for view in views):
+
+            def forward(theta: np.ndarray) -> None:
+                out[...] = rule_forward(*views, *attrs)
+
+        else:
+
+            def forward(theta: np.ndarray) -> None:
+                args = saved[0] = [
+                    view if view is not None else values[rows]
+                    for view, rows in zip(views, gathers)
+                ]
+                out[...] = rule_forward(*args, *attrs)
 
         if not self.needs_backward:
             return forward, None
