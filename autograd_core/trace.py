@@ -27,7 +27,11 @@ call spends its time in numpy rather than in Python:
   a sum of products of parameters (an L2 penalty) is computed once per call, not
   once per sample;
 * a delta row or parameter that receives its gradient from one place only is
-  written there directly (numpy's ``out=``) instead of computed and then added.
+  written there directly (numpy's ``out=``) instead of computed and then added;
+* a call runs on a plan: for each batch size (and thread) the trace keeps buffers
+  for its value rows, delta rows and gradient, with every group's forward and
+  backward step bound to views of them once, so a call is the numpy work and little
+  Python (a few sizes are kept; a huge one-off batch is not).
 
 Arrays returned to the caller are fresh on every call: later calls do not change
 them.

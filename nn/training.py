@@ -340,7 +340,11 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         engine: how a batch's loss and gradients are computed: ``"eager"`` (a graph per
             sample), ``"trace"`` (one recorded graph replayed on the batch with numpy;
             same numbers, much faster; nn's losses only) or one added with
-            ``register_engine``.
+            ``register_engine``. With ``"trace"`` the parameters live in one array for
+            the whole run (the optimiser's :meth:`~nn.Optimizer.update` works on it);
+            the model's Values are written back before each callback, at the end, and
+            when an exception or Ctrl-C stops the run, and read again after each
+            callback.
         callback: called as ``callback(epoch, history)`` after each epoch (epoch counts
             from 0); returning True stops training (early stopping, live plots).
 
