@@ -75,6 +75,27 @@ def _as_float(data: Any, what: str = "Value data") -> float:
     return value
 
 
+def _as_data(value: Any) -> float:
+    """What ``node.data = value`` stores on both stores: the constructor's check."""
+    return _as_float(value, "Value.data")
+
+
+def _as_grad(value: Any) -> float:
+    """What ``node.grad = value`` stores for a value that is neither a float nor a Value.
+
+    Any real number (NaN and inf included: a backward pass can produce them), as a float;
+    bools, complex numbers, strings and containers are refused.
+    """
+    if (isinstance(value, (bool, np.bool_, np.complexfloating))
+            or not isinstance(value, (numbers.Real, np.number))):
+        raise TypeError(f"Value.grad must be a real number or a Value; got {value!r} "
+                        f"({type(value).__name__})")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"Value.grad is too large for a float: {value!r}") from None
+
+
 # ---------------------------------------------------------------------------
 # Value
 
@@ -112,6 +133,16 @@ class Value(NodeStore):
     """
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A node's references must stay where the compiled store's cycle collector can see
+        # them (see _fastnode.c); a subclass may add methods, not per-node storage.
+        super().__init_subclass__(**kwargs)
+        slots = cls.__dict__.get("__slots__")
+        if slots is None or set([slots] if isinstance(slots, str) else slots) - {"__weakref__"}:
+            raise TypeError(f"a subclass of Value may add methods but no per-node storage: "
+                            f"give {cls.__name__} '__slots__ = ()' (got __slots__ = "
+                            f"{slots!r})")
 
     def __init__(self, data: Number, label: str = "") -> None:
         if type(label) is not str:
@@ -215,20 +246,23 @@ class Value(NodeStore):
 
 
 def _python_backward(root: Value, seed: float) -> None:
-    """``backward()``'s float path in Python: one loop, children before parents."""
-    if not root.parents:
+    """``backward()``'s float path in Python: one loop, children before parents.
+
+    It runs on the pure-Python store only and uses its slots (``_grad``, ...) directly.
+    """
+    if not root._parents:
         root.grad += seed
         return
     order = _interior_order(root)
-    root.grad = seed
+    root._grad = seed
     for node in reversed(order):
-        delta = node.grad
-        parents = node.parents
+        delta = node._grad
+        parents = node._parents
         if len(parents) == 1:  # most nodes: skip building a zip
-            parents[0].grad += delta * node.local_grads[0]
+            parents[0]._grad += delta * node._local_grads[0]
         else:
-            for parent, local in zip(parents, node.local_grads):
-                parent.grad += delta * local
+            for parent, local in zip(parents, node._local_grads):
+                parent._grad += delta * local
 
 
 _node = stores.make_node
@@ -343,13 +377,13 @@ def _interior_order(root: Value) -> list[Value]:
         if node is _EMIT:
             emit(pop())
             continue
-        if node.grad is visited:
+        if node._grad is visited:
             continue
-        node.grad = visited
+        node._grad = visited
         push(node)
         push(_EMIT)
-        for parent in reversed(node.parents):
-            if parent.parents and parent.grad is not visited:
+        for parent in reversed(node._parents):
+            if parent._parents and parent._grad is not visited:
                 push(parent)
     return order
 
@@ -469,3 +503,4 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
 
 
 stores.bind(Value, _lift, node_in_mode)
+stores.set_checkers(_as_data, _as_grad)
