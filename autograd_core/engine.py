@@ -139,7 +139,7 @@ class Value(NodeStore):
         # them (see _fastnode.c); a subclass may add methods, not per-node storage.
         super().__init_subclass__(**kwargs)
         slots = cls.__dict__.get("__slots__")
-        if slots is None or set([slots] if isinstance(slots, str) else slots) - {"__weakref__"}:
+        if slots is None or tuple([slots] if isinstance(slots, str) else slots):
             raise TypeError(f"a subclass of Value may add methods but no per-node storage: "
                             f"give {cls.__name__} '__slots__ = ()' (got __slots__ = "
                             f"{slots!r})")
