@@ -43,8 +43,11 @@ __all__ = [
     "minibatches",
 ]
 
+#: The four columns of :func:`load_iris`'s inputs, in order.
 IRIS_FEATURES = ("sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm")
+#: The iris species, by class index.
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
+#: The six columns of :func:`load_longley`'s inputs, in order.
 LONGLEY_FEATURES = ("gnp_deflator", "gnp", "unemployed", "armed_forces", "population", "year")
 
 

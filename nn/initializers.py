@@ -28,6 +28,7 @@ from ._checks import check_seed
 
 __all__ = ["INIT_SCHEMES", "make_rng", "init_weights"]
 
+#: The weight initialisations :func:`init_weights` knows, by name.
 INIT_SCHEMES = ("uniform", "xavier", "he", "zeros")
 
 

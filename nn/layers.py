@@ -41,6 +41,7 @@ def _identity(x: Value) -> Value:
     return x
 
 
+#: The activations a layer accepts by name, each a function of one Value.
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,

@@ -40,6 +40,7 @@ __all__ = [
     "perceptron_loss",
 ]
 
+#: How a loss combines its per-sample terms: their mean, their sum, or a list of them.
 REDUCTIONS = ("mean", "sum", "none")
 
 # log(p) for p below this is clamped (PyTorch clamps log outputs at -100 the same way).

@@ -203,6 +203,8 @@ def _traced_batch(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss,
 
 
 EngineFn = Callable[[Module, np.ndarray, np.ndarray, Loss, "Regularizer | None"], BatchResult]
+#: The engines :func:`fit` and :func:`evaluate` run a batch with, by name (see
+#: :func:`register_engine`).
 ENGINES: dict[str, EngineFn] = {"eager": _eager_batch, "trace": _traced_batch}
 
 
