@@ -269,6 +269,15 @@ _node = stores.make_node
 _float_backward = _python_backward if stores._fastnode is None else stores._fastnode.backward
 
 
+def _restore(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple,
+             grad: Any, label: str) -> Value:
+    """Rebuild a node pickled by an earlier version (today's: ``copying.reduce_node``)."""
+    node = _node(data, op, parents, local_grads, attrs)
+    node.grad = grad
+    node.label = label
+    return node
+
+
 def _lift(x: Any) -> Value:
     """Turn a number into a constant leaf; refuse anything else with a clear message."""
     if isinstance(x, Value):
