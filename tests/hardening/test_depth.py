@@ -81,7 +81,7 @@ def test_module_trees_of_any_depth_are_walked_iteratively(tmp_path):
         module = nn.Residual(module)
     named = module.named_parameters()
     assert [name for name, _ in named] == [
-        "module." * depth + "neurons.0.w.0", "module." * depth + "neurons.0.b"]
+        "module." * depth + "weight[0, 0]", "module." * depth + "bias[0]"]
     assert module.parameters() == [inner.neurons[0].w[0], inner.neurons[0].b]
     state = module.state_dict()
     assert list(state) == ["module." * depth + "weight", "module." * depth + "bias"]
