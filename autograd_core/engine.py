@@ -49,6 +49,7 @@ __all__ = [
     "CORE",
     "Value",
     "Message",
+    "apply_op",
     "topological_order",
     "backward_steps",
     "grad",

@@ -1,9 +1,15 @@
-"""Optimisers (SGD, Adam/AdamW) and learning-rate schedules.
+"""Optimisers (SGD, Adam, AdamW) and learning-rate schedules.
 
 An optimiser holds a list of parameters (``Value`` leaves) and updates their
 ``data`` from their ``grad``; it never builds graph nodes. The update rules follow
-PyTorch's ``torch.optim.SGD`` and ``torch.optim.AdamW`` so that numbers can be
-compared one to one.
+PyTorch's ``torch.optim.SGD``, ``torch.optim.Adam`` (weight decay as an L2 term added
+to the gradient) and ``torch.optim.AdamW`` (weight decay applied to the parameter
+itself, decoupled from the moments), operation for operation, so that trajectories
+can be compared one to one (the tests do, 20 steps in float64).
+
+The Adam maths lives in one function, :func:`adam_update`, on float64 arrays, so every
+path that updates parameters (one Value at a time or a whole array) runs the same
+arithmetic.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from autograd_core import Value
 
 from ._checks import check_int, check_real
 from .module import Module
 
-__all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "LinearDecay", "StepDecay"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "LinearDecay", "StepDecay"]
 
 
 def _check_number(owner: str, name: str, value: Any, **interval: Any) -> float:
@@ -122,12 +130,43 @@ class SGD(Optimizer):
                 f"weight_decay={self.weight_decay}, nesterov={self.nesterov})")
 
 
-class Adam(Optimizer):
-    """Adam with decoupled weight decay (AdamW when ``weight_decay > 0``).
+def adam_update(params: np.ndarray, grads: np.ndarray, first: np.ndarray,
+                second: np.ndarray, step: int, *, lr: float, betas: tuple[float, float],
+                eps: float, weight_decay: float, decoupled: bool) -> None:
+    """One Adam (``decoupled=False``) or AdamW (``True``) step on float64 arrays, in place.
 
-    Per parameter, at step t: ``p -= lr * weight_decay * p``; ``m = b1 m + (1 - b1) g``;
-    ``v = b2 v + (1 - b2) g^2``; ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the
-    bias corrections ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``.
+    ``params``, ``first`` and ``second`` (the moment estimates) are updated in place;
+    ``step`` counts from 1. The operations are PyTorch's, in its order: with
+    ``decoupled`` the parameters first shrink, ``p *= 1 - lr wd``; without it the
+    gradient gets the L2 term, ``g = g + wd p``. Then ``m += (1 - b1)(g - m)``,
+    ``v = b2 v + (1 - b2) g g`` and ``p -= lr / (1 - b1^t) * m / (sqrt(v) /
+    sqrt(1 - b2^t) + eps)``.
+    """
+    beta1, beta2 = betas
+    if weight_decay:
+        if decoupled:
+            params *= 1.0 - lr * weight_decay
+        else:
+            grads = grads + weight_decay * params
+    first += (1.0 - beta1) * (grads - first)
+    second *= beta2
+    second += (1.0 - beta2) * grads * grads
+    step_size = lr / (1.0 - beta1 ** step)
+    denominator = np.sqrt(second) / (1.0 - beta2 ** step) ** 0.5 + eps
+    params -= step_size * first / denominator
+
+
+class Adam(Optimizer):
+    """Adam, with weight decay as an L2 penalty's gradient (as ``torch.optim.Adam``).
+
+    Per parameter, at step t: ``g = grad + weight_decay * p``;
+    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
+    ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias corrections
+    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``. For weight decay that is
+    not scaled by the adaptive step, use :class:`AdamW`.
+
+    Before this followed PyTorch, ``Adam(weight_decay=...)`` decayed the weights
+    decoupled, as ``AdamW`` now does.
 
     Example:
         >>> w = Value(1.0); w.grad = 0.5
@@ -135,35 +174,56 @@ class Adam(Optimizer):
         0.9
     """
 
+    _decoupled = False
+
     def __init__(self, params: Iterable[Value] | Module, lr: float = 0.001,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
+        name = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2); got {betas!r}")
-        self.betas = (_check_number("Adam", "betas[0]", betas[0], high=1.0),
-                      _check_number("Adam", "betas[1]", betas[1], high=1.0))
-        self.eps = _check_number("Adam", "eps", eps, low_open=True)
-        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
-        self.first_moments = [0.0] * len(self.params)
-        self.second_moments = [0.0] * len(self.params)
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2); got {betas!r}")
+        self.betas = (_check_number(name, "betas[0]", betas[0], high=1.0),
+                      _check_number(name, "betas[1]", betas[1], high=1.0))
+        self.eps = _check_number(name, "eps", eps, low_open=True)
+        self.weight_decay = _check_number(name, "weight_decay", weight_decay)
+        self.first_moments = np.zeros(len(self.params))
+        self.second_moments = np.zeros(len(self.params))
 
     def step(self) -> None:
-        grads = self._gradients()
-        beta1, beta2 = self.betas
+        grads = np.array(self._gradients(), dtype=np.float64)
+        values = np.array([param.data for param in self.params], dtype=np.float64)
         self.steps += 1
-        correction1 = 1.0 - beta1 ** self.steps
-        correction2 = 1.0 - beta2 ** self.steps
-        for i, (param, g) in enumerate(zip(self.params, grads)):
-            if self.weight_decay:
-                param.data -= self.lr * self.weight_decay * param.data
-            m = self.first_moments[i] = beta1 * self.first_moments[i] + (1.0 - beta1) * g
-            v = self.second_moments[i] = beta2 * self.second_moments[i] + (1.0 - beta2) * g * g
-            param.data -= self.lr * (m / correction1) / (math.sqrt(v / correction2) + self.eps)
+        adam_update(values, grads, self.first_moments, self.second_moments, self.steps,
+                    lr=self.lr, betas=self.betas, eps=self.eps,
+                    weight_decay=self.weight_decay, decoupled=self._decoupled)
+        for param, value in zip(self.params, values.tolist()):
+            param.data = value
 
     def __repr__(self) -> str:
-        return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+        return (f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
                 f"weight_decay={self.weight_decay})")
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (as ``torch.optim.AdamW``, the same default 0.01).
+
+    Each step first shrinks every parameter, ``p *= 1 - lr * weight_decay``, then takes
+    Adam's step from the plain gradient: the decay is not divided by ``sqrt(v_hat)``,
+    so every weight decays at the same rate (Loshchilov and Hutter).
+
+    Example:
+        >>> w = Value(1.0); w.grad = 0.0
+        >>> AdamW([w], lr=0.1, weight_decay=0.5).step(); round(w.data, 6)
+        0.95
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable[Value] | Module, lr: float = 0.001,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
 
 
 class LRScheduler:
