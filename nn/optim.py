@@ -7,9 +7,9 @@ to the gradient) and ``torch.optim.AdamW`` (weight decay applied to the paramete
 itself, decoupled from the moments), operation for operation, so that trajectories
 can be compared one to one (the tests do, 20 steps in float64).
 
-The Adam maths lives in one function, :func:`adam_update`, on float64 arrays, so every
-path that updates parameters (one Value at a time or a whole array) runs the same
-arithmetic.
+The Adam maths lives in one function, :func:`adam_update`, on float64 arrays; Adam and
+AdamW differ only in its ``decoupled`` flag, and every path that updates parameters
+(the Values one by one, or one array in a traced run) runs that arithmetic.
 """
 
 from __future__ import annotations
@@ -130,30 +130,30 @@ class SGD(Optimizer):
                 f"weight_decay={self.weight_decay}, nesterov={self.nesterov})")
 
 
-def adam_update(params: np.ndarray, grads: np.ndarray, first: np.ndarray,
+def adam_update(theta: np.ndarray, grads: np.ndarray, first: np.ndarray,
                 second: np.ndarray, step: int, *, lr: float, betas: tuple[float, float],
-                eps: float, weight_decay: float, decoupled: bool) -> None:
-    """One Adam (``decoupled=False``) or AdamW (``True``) step on float64 arrays, in place.
+                eps: float, weight_decay: float, decoupled: bool,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Adam (``decoupled=False``) or AdamW (``True``) step on float64 arrays.
 
-    ``params``, ``first`` and ``second`` (the moment estimates) are updated in place;
-    ``step`` counts from 1. The operations are PyTorch's, in its order: with
-    ``decoupled`` the parameters first shrink, ``p *= 1 - lr wd``; without it the
-    gradient gets the L2 term, ``g = g + wd p``. Then ``m += (1 - b1)(g - m)``,
-    ``v = b2 v + (1 - b2) g g`` and ``p -= lr / (1 - b1^t) * m / (sqrt(v) /
-    sqrt(1 - b2^t) + eps)``.
+    Returns the new parameters and the new first and second moments (new arrays; the
+    arguments are not modified). ``step`` counts from 1. The operations are PyTorch's,
+    in its order: with ``decoupled`` the parameters first shrink,
+    ``p = p (1 - lr wd)``; without it the gradient gets the L2 term, ``g = g + wd p``.
+    Then ``m = m + (1 - b1)(g - m)``, ``v = b2 v + (1 - b2) g g`` and
+    ``p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
     """
     beta1, beta2 = betas
     if weight_decay:
         if decoupled:
-            params *= 1.0 - lr * weight_decay
+            theta = theta * (1.0 - lr * weight_decay)
         else:
-            grads = grads + weight_decay * params
-    first += (1.0 - beta1) * (grads - first)
-    second *= beta2
-    second += (1.0 - beta2) * grads * grads
+            grads = grads + weight_decay * theta
+    first = first + (1.0 - beta1) * (grads - first)
+    second = second * beta2 + (1.0 - beta2) * grads * grads
     step_size = lr / (1.0 - beta1 ** step)
     denominator = np.sqrt(second) / (1.0 - beta2 ** step) ** 0.5 + eps
-    params -= step_size * first / denominator
+    return theta - step_size * first / denominator, first, second
 
 
 class Adam(Optimizer):
@@ -190,14 +190,22 @@ class Adam(Optimizer):
         self.first_moments = np.zeros(len(self.params))
         self.second_moments = np.zeros(len(self.params))
 
+    def _update(self, theta: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The new values and moments of one step (see :func:`adam_update`)."""
+        new_theta, first, second = adam_update(
+            theta, grads, self.first_moments, self.second_moments, self.steps + 1,
+            lr=self.lr, betas=self.betas, eps=self.eps, weight_decay=self.weight_decay,
+            decoupled=self._decoupled)
+        return new_theta, {"first_moments": first, "second_moments": second}
+
     def step(self) -> None:
         grads = np.array(self._gradients(), dtype=np.float64)
-        values = np.array([param.data for param in self.params], dtype=np.float64)
+        theta = np.array([param.data for param in self.params], dtype=np.float64)
+        new_theta, state = self._update(theta, grads)
+        for attribute, value in state.items():
+            setattr(self, attribute, value)
         self.steps += 1
-        adam_update(values, grads, self.first_moments, self.second_moments, self.steps,
-                    lr=self.lr, betas=self.betas, eps=self.eps,
-                    weight_decay=self.weight_decay, decoupled=self._decoupled)
-        for param, value in zip(self.params, values.tolist()):
+        for param, value in zip(self.params, new_theta.tolist()):
             param.data = value
 
     def __repr__(self) -> str:
