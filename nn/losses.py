@@ -135,8 +135,10 @@ class Loss:
     def __repr__(self) -> str:
         return f"<loss {self.name} (targets: {self.target_kind})>"
 
-    def __reduce__(self) -> str:
-        return self.name  # pickled by reference: nn.losses.<name>
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        if globals().get(self.name) is self:
+            return self.name  # one of nn's losses: pickled by reference, nn.losses.<name>
+        return super().__reduce_ex__(protocol)
 
 
 class _ScoreLoss(Loss):

@@ -187,6 +187,18 @@ def test_losses_are_objects_with_their_kind(loss, kind):
     assert "Example" in loss.__doc__
 
 
+class _Halved(nn.Loss):
+    def _sample_losses(self, outputs, target):
+        return [0.5 * nn.mse_loss(outputs, target, reduction="sum")]
+
+
+def test_a_loss_of_ones_own_is_a_loss_and_pickles_by_value():
+    halved = _Halved("halved", "real")
+    assert halved([Value(3.0)], [1.0]).data == 2.0
+    copy = pickle.loads(pickle.dumps(halved))
+    assert copy is not halved and copy.name == "halved" and copy.target_kind == "real"
+
+
 def test_a_loss_kind_must_be_known():
     with pytest.raises(ValueError, match="unknown target_kind 'ordinal'"):
         nn.Loss("mine", "ordinal")
