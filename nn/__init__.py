@@ -1,7 +1,9 @@
 """nn: neurons, layers, models, losses, optimisers and data, built from autograd_core Values.
 
 Everything is made of the engine's scalar ``Value`` nodes, so any model's loss can be
-drawn, stepped through and gradient-checked like a hand-written expression.
+drawn, stepped through and gradient-checked like a hand-written expression. Layers
+show their weights as arrays (see :mod:`nn.layers` for the public shape), and
+``to_torch`` / ``from_torch`` move a model to PyTorch and back with the same numbers.
 
 Example:
     >>> import nn

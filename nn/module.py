@@ -159,7 +159,10 @@ class Module:
         """The activation of the last dense layer when the output comes straight from one.
 
         None when the output is not a dense layer's (a Residual's sum, a DenseBlock's
-        concatenation, ...).
+        concatenation, a Module of your own). A Module of your own whose output is, for
+        example, a sigmoid can say so with a class attribute
+        ``output_activation = "sigmoid"`` (``fit``, ``predict`` and ``predict_proba``
+        then read its outputs as probabilities).
         """
         node: Module = self
         while not node._is_dense_layer:
