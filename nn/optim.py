@@ -22,7 +22,7 @@ import numpy as np
 
 from autograd_core import Value
 
-from ._checks import check_int, check_real
+from ._checks import check_bool, check_int, check_real, check_real_pair
 from .module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "LinearDecay", "StepDecay"]
@@ -71,6 +71,19 @@ class Optimizer:
         """Apply one update from the current gradients."""
         raise NotImplementedError
 
+    def _commit(self, values: list[float]) -> None:
+        """Write every parameter's new value, or none: a step that would make one of them
+        NaN or infinite is refused with every parameter (and the optimiser's state) as it
+        was before the step."""
+        for index, value in enumerate(values):
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"{type(self).__name__}: this step would set parameter {index} to {value!r} "
+                    f"(it is {self.params[index].data!r}); no parameter was changed; lower "
+                    "the learning rate?")
+        for param, value in zip(self.params, values):
+            param.data = value
+
     def _gradients(self) -> list[float]:
         grads = []
         for index, param in enumerate(self.params):
@@ -103,6 +116,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _check_number("SGD", "momentum", momentum, high=1.0)
         self.weight_decay = _check_number("SGD", "weight_decay", weight_decay)
+        nesterov = check_bool(nesterov, "nesterov", owner="SGD")
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0; got momentum=0")
         self.nesterov = bool(nesterov)
@@ -112,17 +126,18 @@ class SGD(Optimizer):
         grads = self._gradients()
         if self.weight_decay:
             grads = [g + self.weight_decay * p.data for g, p in zip(grads, self.params)]
+        buffers = self.buffers
         if self.momentum:
-            if self.buffers is None:
-                self.buffers = list(grads)
+            if buffers is None:
+                buffers = list(grads)
             else:
-                self.buffers = [self.momentum * b + g for b, g in zip(self.buffers, grads)]
+                buffers = [self.momentum * b + g for b, g in zip(buffers, grads)]
             if self.nesterov:
-                grads = [g + self.momentum * b for g, b in zip(grads, self.buffers)]
+                grads = [g + self.momentum * b for g, b in zip(grads, buffers)]
             else:
-                grads = list(self.buffers)
-        for param, g in zip(self.params, grads):
-            param.data -= self.lr * g
+                grads = list(buffers)
+        self._commit([param.data - self.lr * g for param, g in zip(self.params, grads)])
+        self.buffers = buffers
         self.steps += 1
 
     def __repr__(self) -> str:
@@ -181,10 +196,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         name = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2); got {betas!r}")
-        self.betas = (_check_number(name, "betas[0]", betas[0], high=1.0),
-                      _check_number(name, "betas[1]", betas[1], high=1.0))
+        self.betas = check_real_pair(betas, "betas", owner=name, high=1.0)
         self.eps = _check_number(name, "eps", eps, low_open=True)
         self.weight_decay = _check_number(name, "weight_decay", weight_decay)
         self.first_moments = np.zeros(len(self.params))
@@ -202,11 +214,10 @@ class Adam(Optimizer):
         grads = np.array(self._gradients(), dtype=np.float64)
         theta = np.array([param.data for param in self.params], dtype=np.float64)
         new_theta, state = self._update(theta, grads)
+        self._commit(new_theta.tolist())  # refuses a non-finite result, changing nothing
         for attribute, value in state.items():
             setattr(self, attribute, value)
         self.steps += 1
-        for param, value in zip(self.params, new_theta.tolist()):
-            param.data = value
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
