@@ -46,6 +46,8 @@ __all__ = [
 
 #: How a loss combines its per-sample terms: their mean, their sum, or a list of them.
 REDUCTIONS = ("mean", "sum", "none")
+#: What a loss's targets are (its ``target_kind``): any real number, 0/1, -1/+1, or a
+#: class index 0..k-1.
 TARGET_KINDS = ("real", "binary", "sign", "index")
 
 # log(p) for p below this is clamped (PyTorch clamps log outputs at -100 the same way).
