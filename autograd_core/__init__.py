@@ -69,7 +69,15 @@ from .gradcheck import (
     gradcheck,
     numerical_grad,
 )
-from .rules import RULES, DomainError, Rule, register
+from .rules import (
+    BINARY_OPERATORS,
+    RULES,
+    UNARY_OPERATORS,
+    DomainError,
+    Rule,
+    register,
+    replace_rule,
+)
 
 # The package's public names are its modules' public names (a test checks that each
 # is importable from here), plus the functional module itself.

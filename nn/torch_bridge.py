@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from operator import methodcaller
 from typing import Any
 
 from .layers import (
@@ -35,7 +36,8 @@ from .module import Module
 
 __all__ = ["to_torch", "from_torch"]
 
-# nn's activation names and torch's modules for them (None: no module, a bare Linear).
+# The activations with a torch module that computes them exactly (None: no module, a bare
+# Linear). nn.ACTIVATIONS has more (every one-input rule); those are refused by name.
 _TORCH_ACTIVATIONS = {
     "relu": "ReLU",
     "tanh": "Tanh",
@@ -89,10 +91,15 @@ def _child_paths(path: str, named: Any) -> list[tuple[str, Any]]:
 
 
 def _builtin_activation(layer: Module) -> bool:
-    """Whether the layer's activation is nn's own function of that name (not a callable)."""
+    """Whether the layer's activation is one torch has, chosen by name (not a callable)."""
+    name = layer.activation  # type: ignore[attr-defined]
+    if name not in _TORCH_ACTIVATIONS:
+        return False
     neurons = [layer] if isinstance(layer, Neuron) else layer.neurons  # type: ignore
-    function = ACTIVATIONS.get(layer.activation)  # type: ignore[attr-defined]
-    return function is not None and all(n._activation_fn is function for n in neurons)
+    by_name = repr(ACTIVATIONS[name]) if name != "linear" else None
+    return all(n._activation_fn is ACTIVATIONS["linear"] if name == "linear" else
+               isinstance(n._activation_fn, methodcaller) and repr(n._activation_fn) == by_name
+               for n in neurons)
 
 
 def to_torch(model: Module, *, dtype: Any = None) -> Any:
@@ -144,7 +151,8 @@ def to_torch(model: Module, *, dtype: Any = None) -> Any:
         name = layer.activation  # type: ignore[attr-defined]
         if not _builtin_activation(layer):
             raise TypeError(f"to_torch: cannot convert {_where(path, layer)}: its activation "
-                            f"{name!r} is not one of nn.ACTIVATIONS {list(_TORCH_ACTIVATIONS)}")
+                            f"{name!r} has no PyTorch module here (convertible: "
+                            f"{list(_TORCH_ACTIVATIONS)}, chosen by name)")
         weight, bias = layer.weight, layer.bias  # type: ignore[attr-defined]
         linear = torch.nn.Linear(weight.shape[1], weight.shape[0], dtype=dtype)
         with torch.no_grad():

@@ -18,7 +18,8 @@ from autograd_core import Value
 from .torch_helpers import as_outputs, grad_arrays, torch_grads
 
 TOL = dict(rtol=1e-12, atol=1e-12)
-ACTIVATIONS = sorted(nn.ACTIVATIONS)
+# The activations torch has a module for (nn.ACTIVATIONS has every one-input rule).
+ACTIVATIONS = ["leaky_relu", "linear", "relu", "sigmoid", "tanh"]
 
 
 def _build(kind: str, nin: int, draw) -> nn.Module:
@@ -184,6 +185,8 @@ class _MyMLP(nn.MLP):
     (nn.Sequential(nn.Layer(2, 2, seed=0), nn.Layer(2, 1, lambda v: v * 3, seed=0)),
      r"'1' \(Layer\): its activation '<lambda>'"),
     (nn.Sequential(nn.Layer(2, 2, seed=0), _Twice()), r"'1' \(_Twice\)"),
+    (nn.MLP(2, [2, 1], activation="exp", seed=0), r"'layers.0' \(Layer\): its activation 'exp'"),
+    (nn.Layer(2, 1, nn.ACTIVATIONS["tanh"].__class__("tanh"), seed=0), r"its activation"),
     (nn.Residual(nn.Sequential(nn.Layer(2, 2, seed=0), _Twice())), r"'module.1' \(_Twice\)"),
     (_MyMLP(2, [2], seed=0), r"the model \(_MyMLP\)"),
 ])

@@ -83,7 +83,7 @@ def test_the_checker_catches_each_kind_of_access():
     bad = (
         "layer._forward(xs)\n"
         "from nn.training import _output_activation\n"
-        "getattr(model, '_fit_traces')\n"
+        "getattr(model, '_state_entries')\n"
         "model.layers[0].neurons[0].w\n"
     )
     found = _violations(bad, structural=True)
@@ -99,4 +99,4 @@ def test_the_files_read_are_viz_itself_and_nn():
     names = {path.name for path in FILES}
     assert SHAPE_READERS <= names and "graph.py" in names
     assert {"_output", "_activation_fn", "_output_activation", "_chain_parts",
-            "_state_entries", "_fit_traces"} <= NN_PRIVATE
+            "_state_entries"} <= NN_PRIVATE
