@@ -21,6 +21,8 @@ from collections.abc import Callable
 from operator import methodcaller
 from typing import Any
 
+from autograd_core import RULES
+
 from .layers import (
     ACTIVATIONS,
     MLP,
@@ -36,16 +38,27 @@ from .module import Module
 
 __all__ = ["to_torch", "from_torch"]
 
-# The activations with a torch module that computes them exactly (None: no module, a bare
-# Linear). nn.ACTIVATIONS has more (every one-input rule); those are refused by name.
-_TORCH_ACTIVATIONS = {
-    "relu": "ReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "leaky_relu": "LeakyReLU",
-    "linear": None,
-}
-_LEAKY_SLOPE = 0.01  # Value.leaky_relu's default, which ACTIVATIONS["leaky_relu"] uses
+# torch.nn's activation modules that compute exactly what nn's activation of the same
+# name computes (ReLU is "relu", LeakyReLU "leaky_relu"), built with the rule's default
+# attributes (LeakyReLU's slope). nn.ACTIVATIONS has more (every one-input rule of the
+# table); a layer with another activation is refused, naming it.
+_EXACT_TORCH_MODULES = ("ReLU", "Tanh", "Sigmoid", "LeakyReLU")
+
+
+def _torch_activations() -> dict[str, str | None]:
+    """nn's activation name -> torch.nn class name (None for "linear": a bare Linear)."""
+    table: dict[str, str | None] = {"linear": None}
+    for torch_name in _EXACT_TORCH_MODULES:
+        for name in ACTIVATIONS:
+            if name.replace("_", "") == torch_name.lower():
+                table[name] = torch_name
+    return table
+
+
+def _torch_activation(torch: Any, name: str) -> Any:
+    """torch's module for nn's activation ``name`` (one of ``_torch_activations()``)."""
+    torch_name = _torch_activations()[name]
+    return getattr(torch.nn, torch_name)(*RULES[name].defaults)
 
 
 def _torch() -> Any:
@@ -93,7 +106,7 @@ def _child_paths(path: str, named: Any) -> list[tuple[str, Any]]:
 def _builtin_activation(layer: Module) -> bool:
     """Whether the layer's activation is one torch has, chosen by name (not a callable)."""
     name = layer.activation  # type: ignore[attr-defined]
-    if name not in _TORCH_ACTIVATIONS:
+    if name not in _torch_activations():
         return False
     neurons = [layer] if isinstance(layer, Neuron) else layer.neurons  # type: ignore
     by_name = repr(ACTIVATIONS[name]) if name != "linear" else None
@@ -152,18 +165,15 @@ def to_torch(model: Module, *, dtype: Any = None) -> Any:
         if not _builtin_activation(layer):
             raise TypeError(f"to_torch: cannot convert {_where(path, layer)}: its activation "
                             f"{name!r} has no PyTorch module here (convertible: "
-                            f"{list(_TORCH_ACTIVATIONS)}, chosen by name)")
+                            f"{list(_torch_activations())}, chosen by name)")
         weight, bias = layer.weight, layer.bias  # type: ignore[attr-defined]
         linear = torch.nn.Linear(weight.shape[1], weight.shape[0], dtype=dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.as_tensor(weight))
             linear.bias.copy_(torch.as_tensor(bias))
-        activation = _TORCH_ACTIVATIONS[name]
-        if activation is None:
+        if name == "linear":
             return linear
-        module = (torch.nn.LeakyReLU(_LEAKY_SLOPE) if activation == "LeakyReLU"
-                  else getattr(torch.nn, activation)())
-        return torch.nn.Sequential(linear, module)
+        return torch.nn.Sequential(linear, _torch_activation(torch, name))
 
     def chain(parts: list[Any]) -> Any:
         """One flat torch Sequential of the parts (nested plain Sequentials inlined)."""
@@ -212,11 +222,11 @@ def _activation_name(torch: Any, module: Any) -> str | None:
     """nn's name for a torch activation module, or None if it is not one nn has."""
     if type(module) is torch.nn.Identity:
         return "linear"
-    for name, torch_name in _TORCH_ACTIVATIONS.items():
+    for name, torch_name in _torch_activations().items():
         if torch_name is not None and type(module) is getattr(torch.nn, torch_name):
-            if torch_name == "LeakyReLU" and module.negative_slope != _LEAKY_SLOPE:
-                return None
-            return name
+            # the same attributes as the rule's defaults (LeakyReLU's slope), or not ours
+            same = module.extra_repr() == _torch_activation(torch, name).extra_repr()
+            return name if same else None
     return None
 
 
