@@ -39,6 +39,7 @@ __all__ = [
     "CORE",
     "Value",
     "Message",
+    "apply_op",
     "topological_order",
     "backward_steps",
     "grad",
