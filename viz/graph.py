@@ -801,4 +801,8 @@ def to_svg(root_or_digraph: Value | graphviz.Digraph, **draw_options) -> str:
         raise TypeError(
             f"to_svg takes a root Value or a graphviz.Digraph; got {root_or_digraph!r}"
         )
-    return run_graphviz(digraph.source, "svg", engine=digraph.engine).decode("utf-8")
+    # A neato graph here has pinned positions (a step-through frame): keep them as they are.
+    extra = ("-n2",) if digraph.engine == "neato" else ()
+    return run_graphviz(digraph.source, "svg", engine=digraph.engine, extra_args=extra).decode(
+        "utf-8"
+    )
