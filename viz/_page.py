@@ -18,7 +18,10 @@ import uuid
 import warnings
 from typing import Any
 
-__all__ = ["script_json", "page_fragment", "page_document", "warn_if_large", "WARN_BYTES"]
+__all__ = [
+    "script_json", "page_fragment", "page_document", "picture_fragment", "warn_if_large",
+    "WARN_BYTES",
+]
 
 #: An output larger than this (in bytes) makes a notebook slow to save and open: warn.
 WARN_BYTES = 4_000_000
@@ -82,9 +85,7 @@ _CSS = """
 #ROOT .bpl-quiz input { width: 9em; }
 #ROOT .bpl-verdict.bpl-right { color: var(--bpl-good); font-weight: bold; }
 #ROOT .bpl-verdict.bpl-wrong { color: var(--bpl-bad); font-weight: bold; }
-#ROOT .bpl-view { overflow: auto; max-height: 85vh; background: #ffffff; }
-#ROOT .bpl-view > svg, #ROOT .bpl-view > img { display: block; }
-#ROOT.bpl-fit .bpl-view > svg, #ROOT.bpl-fit .bpl-view > img { width: 100%; height: auto; }
+#ROOT .bpl-view { background: #ffffff; }
 #ROOT g.node { cursor: pointer; }
 #ROOT g.bpl-sender polygon:not([fill="none"]) { fill: #ffd7b0; }
 #ROOT g.bpl-receiver polygon:not([fill="none"]) { fill: #c9f0c9; }
@@ -97,12 +98,11 @@ _CSS = """
 #ROOT g.bpl-active text { fill: #e06000; font-weight: bold; }
 """
 
-_SCRIPT = r"""
-(function () {
-  var root = document.getElementById(ROOT_ID);
-  if (!root || root.getAttribute("data-ready")) { return; }
-  var data = JSON.parse(root.querySelector("script.bpl-data").textContent);
-  var view = root.querySelector(".bpl-view");
+# Shared by every page: the picture arrives as an <img> of SVG (what a reader sees where
+# scripts are stripped); with scripts, it becomes inline SVG (tooltips, clicks, styling)
+# with element ids made unique on the page. Returns the node and edge groups by id.
+_INLINE = r"""
+function inlinePicture(root, view) {
   var picture = view.querySelector("img");
   var binary = atob(picture.getAttribute("src").split(",")[1]);
   var bytes = new Uint8Array(binary.length);
@@ -115,13 +115,31 @@ _SCRIPT = r"""
     byId[g.id] = g;
   });
   Array.prototype.forEach.call(svg.querySelectorAll("[id]"), function (el) {
-    el.id = ROOT_ID + "-" + el.id;
+    el.id = root.id + "-" + el.id;
   });
   view.replaceChild(svg, picture);
+  root.setAttribute("data-ready", "1");
+  return byId;
+}
+function zoomToggle(root, button) {
+  button.addEventListener("click", function () {
+    var fit = root.classList.toggle("bpl-fit");
+    button.textContent = fit ? "Zoom 100%" : "Fit width";
+  });
+}
+"""
+
+_SCRIPT = r"""
+(function () {
+""" + _INLINE + r"""
+  var root = document.getElementById(ROOT_ID);
+  if (!root || root.getAttribute("data-ready")) { return; }
+  var data = JSON.parse(root.querySelector("script.bpl-data").textContent);
+  var view = root.querySelector(".bpl-view");
+  var byId = inlinePicture(root, view);
   var hint = root.querySelector(".bpl-hint");
   if (hint) { hint.parentNode.removeChild(hint); }
-  root.querySelector(".bpl-ui").hidden = false;
-  root.setAttribute("data-ready", "1");
+  root.querySelector(".bpl-ui").innerHTML = CONTROLS;
 
   function slotOf(group, prefix) {
     var found = null;
@@ -163,13 +181,15 @@ _SCRIPT = r"""
 
   // A frame record: [sender, receiver, [active edges], node, node text, old node text,
   //                  edge, edge text, old edge text, caption, quiz answer, question].
+  // Texts change in place (the text node's data), which is cheaper than replacing it.
+  function setText(slot, text) {
+    if (slot && slot.firstChild.data !== text) { slot.firstChild.data = text; }
+  }
   function apply(f, forward) {
     var r = frames[f];
-    if (r[3] >= 0 && nodeSlots[r[3]]) {
-      nodeSlots[r[3]].textContent = forward ? r[4] : r[5];
-    }
+    if (r[3] >= 0) { setText(nodeSlots[r[3]], forward ? r[4] : r[5]); }
     if (r[6] >= 0 && edges[r[6]]) {
-      if (edgeSlots[r[6]]) { edgeSlots[r[6]].textContent = forward ? r[7] : r[8]; }
+      setText(edgeSlots[r[6]], forward ? r[7] : r[8]);
       edges[r[6]].classList.toggle("bpl-sent", forward);
     }
   }
@@ -189,8 +209,8 @@ _SCRIPT = r"""
     r[2].forEach(function (e) { mark(edges[e], "bpl-active"); });
     var secret = hidden(index);
     if (secret) {
-      if (r[3] >= 0 && nodeSlots[r[3]]) { nodeSlots[r[3]].textContent = r[5]; }
-      if (r[6] >= 0 && edgeSlots[r[6]]) { edgeSlots[r[6]].textContent = r[8]; }
+      if (r[3] >= 0) { setText(nodeSlots[r[3]], r[5]); }
+      if (r[6] >= 0) { setText(edgeSlots[r[6]], r[8]); }
     } else {
       apply(index, true);
     }
@@ -276,10 +296,7 @@ _SCRIPT = r"""
   root.querySelector(".bpl-prev").addEventListener("click", by(-1));
   root.querySelector(".bpl-next").addEventListener("click", by(1));
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
-  root.querySelector(".bpl-zoom").addEventListener("click", function (event) {
-    var fit = root.classList.toggle("bpl-fit");
-    event.target.textContent = fit ? "Zoom 100%" : "Fit width";
-  });
+  zoomToggle(root, root.querySelector(".bpl-zoom"));
   if (quizBox) {
     root.querySelector(".bpl-check").addEventListener("click", check);
     answer.addEventListener("keydown", function (event) {
@@ -304,7 +321,6 @@ def page_fragment(
 ) -> str:
     """The step-through as an HTML fragment with a fresh element id."""
     root_id = f"bpl-steps-{uuid.uuid4().hex[:12]}"
-    picture = base64.b64encode(compact_svg(svg).encode("utf-8")).decode("ascii")
     last = len(data["frames"]) - 1
     quiz_html = ""
     if quiz:
@@ -318,11 +334,9 @@ def page_fragment(
     script = _SCRIPT.replace("ROOT_ID", json.dumps(root_id)).replace(
         "KEY_TARGET", "document" if standalone else "root"
     )
-    return f"""<div class="bpl-steps bpl-fit" id="{root_id}" tabindex="0">
-<style>{_CSS.replace("#ROOT", "#" + root_id)}</style>
-<p class="bpl-hint">{_text(title)}: run the cell or trust the notebook to step through.</p>
-<div class="bpl-ui" hidden>
-<div class="bpl-bar">
+    # The controls are built by the script: where scripts are stripped, no dead buttons
+    # show (a notebook's sanitizer also drops ``hidden`` attributes and ``<style>``).
+    controls = f"""<div class="bpl-bar">
 <button type="button" class="bpl-prev" aria-label="previous step">&#9664; Previous</button>
 <input type="range" class="bpl-slider" min="0" max="{last}" value="0" step="1" aria-label="step">
 <button type="button" class="bpl-next" aria-label="next step">Next &#9654;</button>
@@ -333,11 +347,60 @@ def page_fragment(
 </div>
 <div class="bpl-caption" aria-live="polite">{_text(first_caption)}</div>
 {quiz_html}
-<div class="bpl-explain" hidden></div>
-</div>
-<div class="bpl-view"><img alt="{_text(title)}, first frame"
- src="data:image/svg+xml;base64,{picture}"></div>
+<div class="bpl-explain" hidden></div>"""
+    script = script.replace("CONTROLS", script_json(controls))
+    return f"""<div class="bpl-steps bpl-fit" id="{root_id}" tabindex="0">
+<style>{(_CSS + _PICTURE_CSS).replace("#ROOT", "#" + root_id)}</style>
+<p class="bpl-hint">{_text(title)}: run the cell or trust the notebook to step through.</p>
+<div class="bpl-ui"></div>
+<div class="bpl-view">{_picture_img(svg, title + ", first frame")}</div>
 <script type="application/json" class="bpl-data">{script_json(data)}</script>
+<script>{script}</script>
+</div>"""
+
+
+def _picture_img(svg: str, alt: str) -> str:
+    """The picture as an image (scaled to the width by an inline style, which notebook
+    sanitizers keep)."""
+    data = base64.b64encode(compact_svg(svg).encode("utf-8")).decode("ascii")
+    return (
+        f'<img alt="{_text(alt)}" style="max-width: 100%; height: auto"\n'
+        f' src="data:image/svg+xml;base64,{data}">'
+    )
+
+
+_PICTURE_CSS = """
+#ROOT .bpl-view { overflow: auto; max-height: 85vh; }
+#ROOT .bpl-view > svg, #ROOT .bpl-view > img { display: block; }
+#ROOT.bpl-fit .bpl-view > svg { max-width: 100%; height: auto; }
+#ROOT:not(.bpl-fit) .bpl-view > img { max-width: none !important; }
+#ROOT button { font-size: 0.85em; }
+"""
+
+_PICTURE_SCRIPT = r"""
+(function () {
+""" + _INLINE + r"""
+  var root = document.getElementById(ROOT_ID);
+  if (!root || root.getAttribute("data-ready")) { return; }
+  inlinePicture(root, root.querySelector(".bpl-view"));
+  var button = document.createElement("button");
+  button.type = "button";
+  button.className = "bpl-zoom";
+  button.textContent = "Zoom 100%";
+  root.insertBefore(button, root.firstChild);
+  zoomToggle(root, button);
+})();
+"""
+
+
+def picture_fragment(svg: str, alt: str) -> str:
+    """A Graphviz SVG for a notebook: scaled to the width with a zoom toggle, hover
+    tooltips and ids unique on the page; an image where scripts are stripped."""
+    root_id = f"bpl-graph-{uuid.uuid4().hex[:12]}"
+    script = _PICTURE_SCRIPT.replace("ROOT_ID", json.dumps(root_id))
+    return f"""<div class="bpl-graph bpl-fit" id="{root_id}">
+<style>{_PICTURE_CSS.replace("#ROOT", "#" + root_id)}</style>
+<div class="bpl-view">{_picture_img(svg, alt)}</div>
 <script>{script}</script>
 </div>"""
 

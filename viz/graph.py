@@ -20,7 +20,8 @@ import graphviz
 
 from autograd_core import RULES, Value, backward_steps, topological_order
 
-from ._render import format_number, run_graphviz
+from ._display import GraphPicture
+from ._render import format_number, render_svg, run_graphviz
 
 __all__ = [
     "draw_graph",
@@ -546,7 +547,7 @@ def _edge_label(size: tuple[int, int], rows: tuple[str, str], colour: str) -> st
 
 
 def _new_digraph(direction: str, name: str = "computation_graph") -> graphviz.Digraph:
-    digraph = graphviz.Digraph(name)
+    digraph = GraphPicture(name)
     digraph.attr(rankdir=direction, nodesep="0.25", ranksep="0.45", bgcolor="white")
     digraph.attr("node", shape="plain", fontname=_FONT, fontsize=str(_NODE_FONT_SIZE))
     digraph.attr("edge", fontname=_FONT, fontsize=str(_EDGE_FONT_SIZE), arrowsize="0.7")
@@ -801,8 +802,4 @@ def to_svg(root_or_digraph: Value | graphviz.Digraph, **draw_options) -> str:
         raise TypeError(
             f"to_svg takes a root Value or a graphviz.Digraph; got {root_or_digraph!r}"
         )
-    # A neato graph here has pinned positions (a step-through frame): keep them as they are.
-    extra = ("-n2",) if digraph.engine == "neato" else ()
-    return run_graphviz(digraph.source, "svg", engine=digraph.engine, extra_args=extra).decode(
-        "utf-8"
-    )
+    return render_svg(digraph)
