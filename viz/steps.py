@@ -31,22 +31,18 @@ from autograd_core import Value, backward_steps, topological_order
 
 from ._page import page_document, page_fragment, warn_if_large
 from ._render import atomic_write, format_number, run_graphviz
+from .collapse import _consumers, _find_neurons, _hidden_parameters
+from .frames import FrameState, compute_layout
 from .graph import (
     COLLAPSE_MODES,
     DrawOptions,
-    FrameState,
-    GraphView,
-    _consumers,
     _delta_text,
-    _find_neurons,
-    _hidden_parameters,
-    _symbol,
     build_view,
-    compute_layout,
     layout_digraph,
     validate_options,
     view_sizes,
 )
+from .view import GraphView, symbol_of
 
 __all__ = [
     "StepThrough",
@@ -364,7 +360,7 @@ class StepThrough:
         for index, node in enumerate(computed, start=1):
             key = key_of[node]
             name = self.names[key]
-            symbol = _symbol(node)
+            symbol = symbol_of(node)
             parents = [self.names[key_of[p]] for p in node.parents]
             values = [fmt(p.data) for p in node.parents]
             if len(parents) == 2 and symbol in ("+", "-", "*", "/"):
