@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from autograd_core import Value, backward_steps
@@ -237,3 +239,20 @@ def test_layout_time_limit_is_stated(monkeypatch):
     steps = StepThrough(neuron_graph()[0], layout_timeout=0.01)
     with pytest.raises(RuntimeError, match="layout_timeout=0.01 s"):
         steps.to_html()
+
+
+def test_an_output_of_several_megabytes_warns(monkeypatch):
+    import viz._page
+
+    steps = StepThrough(neuron_graph()[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small = steps._repr_html_()
+    monkeypatch.setattr(viz._page, "WARN_BYTES", len(small.encode("utf-8")) - 1)
+    with pytest.warns(UserWarning, match=r"StepThrough\(5 messages from o\) is 0.0 MB"):
+        steps._repr_html_()
+    from viz import draw_graph
+
+    with pytest.warns(UserWarning, match="GraphPicture computation_graph"):
+        monkeypatch.setattr(viz._page, "WARN_BYTES", 10)
+        draw_graph(neuron_graph()[0])._repr_html_()
