@@ -22,8 +22,8 @@ Guarantees (each one is a test in ``tests/autograd_core``):
   without a rule is a ``NotImplementedError``.
 * **Accuracy in the tails**: ``sigmoid``, ``softplus``, ``logsumexp`` and
   ``log_softmax`` give finite values and gradients within a few ulps of the exact
-  answer (checked against mpmath) for inputs up to |x| = 1000. (``tanh``'s
-  derivative, 1 - tanh(x)^2, is 0 beyond |x| ~ 19: absolutely, not relatively, exact.)
+  answer (checked against mpmath) for inputs up to ``|x| = 1000``. (``tanh``'s
+  derivative, 1 - tanh(x)^2, is 0 beyond ``|x| ~ 19``: absolutely, not relatively, exact.)
 * **Depth**: no recursion anywhere; a graph a million nodes deep runs forward,
   ``topological_order``, ``backward`` and ``check_rules`` at the default recursion
   limit.
