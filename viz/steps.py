@@ -60,6 +60,7 @@ LAYOUT_TIMEOUT = 30.0
 MAX_STEP_NODES = 5_000
 #: Kept for compatibility: a step-through no longer limits the number of messages.
 MAX_MESSAGES = None
+#: What a step-through steps through: messages backward, or values forward.
 STEP_MODES = ("backward", "forward")
 _SUM_OPS = ("sum", "add")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -163,8 +164,22 @@ def test_notebook_06_runs_in_jupyterlab_and_two_copies_step_on_their_own(lab, br
         graphs = page.locator(".bpl-graph[data-ready] .bpl-view svg")
         assert graphs.count() >= 2
         assert page.locator(".jp-OutputArea-output pre", has_text="graphviz.graphs").count() == 0
-        # The neuron-level and quiz step-throughs ran too.
-        assert page.locator(".bpl-steps[data-ready] .bpl-answer").count() == 1
+        # The quiz: a wrong answer shows the derivation, a right one (the product of the
+        # two numbers the question gives) scores.
+        quiz = page.locator(".bpl-steps[data-ready]", has=page.locator(".bpl-answer"))
+        assert quiz.count() == 1
+        quiz.locator(".bpl-next").click()
+        quiz.locator(".bpl-answer").fill("12345")
+        quiz.locator(".bpl-check").click()
+        assert quiz.locator(".bpl-verdict").inner_text().startswith("Not quite")
+        assert "Running sum" in quiz.locator(".bpl-verdict").inner_text()
+        quiz.locator(".bpl-next").click()
+        question = quiz.locator(".bpl-caption").inner_text()
+        factors = re.search(r"= (\S+) and local derivative (\S+):", question)
+        quiz.locator(".bpl-answer").fill(repr(float(factors[1]) * float(factors[2])))
+        quiz.locator(".bpl-answer").press("Enter")
+        assert quiz.locator(".bpl-verdict").inner_text() == "Right."
+        assert quiz.locator(".bpl-score").inner_text() == "score 1 / 2"
         light, _ = _contrast(page, first.locator(".bpl-caption"))
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
                       " {theme: 'JupyterLab Dark'})")
