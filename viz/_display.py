@@ -8,7 +8,6 @@ import re
 import graphviz
 
 from ._page import picture_fragment, warn_if_large
-from ._render import render_svg
 
 __all__ = ["GraphPicture"]
 
@@ -35,7 +34,10 @@ class GraphPicture(graphviz.Digraph):
         return f"<GraphPicture {self.name}: {nodes} nodes, {edges} edges>"
 
     def _repr_html_(self) -> str:
-        html = picture_fragment(render_svg(self), f"computation graph {self.name}")
+        from .export import render  # a pinned frame is drawn at its positions (neato -n2)
+
+        svg = render(self, "svg").decode("utf-8")
+        html = picture_fragment(svg, f"computation graph {self.name}")
         return warn_if_large(html, repr(self))
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs) -> dict[str, str]:

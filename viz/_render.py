@@ -11,7 +11,7 @@ from typing import Any
 
 from nn.files import atomic_write as _atomic_write
 
-__all__ = ["run_graphviz", "render_svg", "format_number", "atomic_write", "FORMATS"]
+__all__ = ["run_graphviz", "format_number", "atomic_write", "FORMATS"]
 
 #: Output formats the command line and :func:`viz.render` accept (see viz.export).
 FORMATS = ("svg", "pdf", "png", "dot")
@@ -64,18 +64,6 @@ def run_graphviz(
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RuntimeError(f"Graphviz {engine} failed: {' '.join(message)[:500]}")
     return done.stdout
-
-
-def render_svg(digraph) -> str:
-    """Render a ``graphviz.Digraph`` as SVG text with its own engine.
-
-    A ``neato`` graph here has pinned positions (a step-through frame): ``-n2`` keeps
-    its nodes and edges where they are.
-    """
-    extra = ("-n2",) if digraph.engine == "neato" else ()
-    return run_graphviz(digraph.source, "svg", engine=digraph.engine, extra_args=extra).decode(
-        "utf-8"
-    )
 
 
 def format_number(x: float, precision: int) -> str:
