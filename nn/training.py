@@ -12,7 +12,9 @@ be added with ``register_engine`` without touching ``fit``.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import math
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -96,6 +98,34 @@ class BatchResult(NamedTuple):
 
 def _data(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
+
+
+def _in_notebook_kernel() -> bool:
+    """True under a Jupyter kernel (checked without importing IPython)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    shell = ipython.get_ipython() if hasattr(ipython, "get_ipython") else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _progress_bar(count: int, progress: bool) -> Any:
+    """The epoch bar of :func:`fit`: where a person can see it, and nowhere else.
+
+    tqdm turns itself off when its output is not a terminal, which a notebook's output
+    is not: under a Jupyter kernel the bar is tqdm's widget when ipywidgets is
+    installed, else its text bar (the front end redraws it in place).
+    """
+    options = {"unit": "epoch", "leave": False}
+    if not progress:
+        return tqdm(range(count), disable=True, **options)
+    if _in_notebook_kernel():
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            return notebook_tqdm(range(count), **options)
+        return tqdm(range(count), disable=False, file=sys.stderr, **options)
+    return tqdm(range(count), disable=None, **options)
 
 
 @contextmanager
@@ -381,7 +411,9 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
             ``lambda m: nn.l2(m, 1e-4)``.
         validation: ``(X_val, y_val)`` evaluated after every epoch.
         scheduler: a learning-rate schedule stepped once per epoch.
-        progress: show a tqdm bar with the running loss (silent when not on a terminal).
+        progress: show a progress bar with the running loss: on a terminal, in a notebook
+            (a text bar; the widget bar when ipywidgets is installed); silent when the
+            output goes to a file or pipe.
         seed: seeds the minibatch shuffling.
         engine: how a batch's loss and gradients are computed: ``"eager"`` (a graph per
             sample), ``"trace"`` (one recorded graph replayed on the batch with numpy;
@@ -436,8 +468,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
     val_rows = None if validation is None else run.prepare(val_features, val_labels)
     rng = np.random.default_rng(seed)
     history = History()
-    bar = tqdm(range(count), disable=True if not progress else None, unit="epoch",
-               leave=False)
+    bar = _progress_bar(count, progress)
     n = len(labels)
     try:
         for epoch in bar:

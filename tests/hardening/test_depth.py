@@ -52,7 +52,7 @@ def test_graph_stats_on_a_million_deep_chain(chain):
         (draw_graph, "more than max_nodes=250; pass collapse='neurons'"),
         (to_svg, "more than max_nodes=250; pass collapse='neurons'"),
         (lambda root: draw_graph(root, mode="backward", max_nodes=10_000), "max_nodes=10000"),
-        (StepThrough, "more than 250; step through a smaller graph"),
+        (StepThrough, "more than 5000; laying it out would take minutes"),
     ],
     ids=["draw_graph", "to_svg", "draw_graph-backward", "StepThrough"],
 )

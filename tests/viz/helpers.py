@@ -210,3 +210,14 @@ def trained_moons_mlp(seed: int = 0):
             B[i] -= 0.1 * grads_B[i]
     model = ContractMLP(W, B, ["relu", "relu", "linear"])
     return model, X, y
+
+
+def moons_mlp_loss(seed: int = 0):
+    """The loss of nn's MLP(2, [16, 16, 1]) on one moons sample: 711 nodes, 980 messages."""
+    import nn
+
+    model = nn.MLP(2, [16, 16, 1], seed=seed)
+    X, y = nn.make_moons(10, noise=0.1, seed=seed)
+    loss = nn.binary_cross_entropy_with_logits(model(X[0]), [int(y[0])])
+    loss.label = "L"
+    return loss, model
