@@ -597,7 +597,7 @@ def _abs_local(x, out):
 
 register("abs", 1, abs, np.abs, _abs_local, symbol="|x|", branch=_sign, operator="abs",
          method="abs",
-         doc="``|x|``; its derivative at 0 is taken to be 0.")
+         doc="Absolute value ``|x|``; its derivative at 0 is taken to be 0.")
 
 
 def _sin_local(x, out):
