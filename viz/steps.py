@@ -31,7 +31,7 @@ from autograd_core import Value, backward_steps, topological_order
 
 from ._page import page_document, page_fragment, warn_if_large
 from ._render import atomic_write, format_number, run_graphviz
-from .collapse import _consumers, _find_neurons, _hidden_parameters
+from .collapse import _consumers, _find_neurons, _hidden_parameters, _kinds
 from .frames import FrameState, compute_layout
 from .graph import (
     COLLAPSE_MODES,
@@ -270,7 +270,7 @@ class StepThrough:
         for node in order:
             for parent in node.parents:
                 uses[parent] += 1
-        neuron_of = _find_neurons(order, uses)
+        neuron_of = _find_neurons(order, uses, _kinds())
         hidden = _hidden_parameters(order, neuron_of)
         key_of = self.view.key_of
 
