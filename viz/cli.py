@@ -96,6 +96,11 @@ def _build_parser() -> _Parser:
     )
     graph.add_argument("--steps", metavar="PATH", help="also write a step-through HTML page")
     graph.add_argument(
+        "--step-mode", choices=("backward", "forward"), default="backward",
+        help="what --steps and --slides step through: the backward pass (a frame per "
+        "message, default) or the forward pass (a frame per computed node)",
+    )
+    graph.add_argument(
         "--slides", metavar="PATH",
         help="also write the step-through as slides: .pdf (a page per frame), .tex (a "
         "Beamer snippet and its PDF), or numbered .png, .svg, .dot files",
@@ -157,7 +162,9 @@ def _graph(args: argparse.Namespace) -> int:
         from .style import use_style
 
         with use_style(style):
-            steps = StepThrough(root, precision=args.precision, direction=args.direction)
+            steps = StepThrough(
+                root, precision=args.precision, direction=args.direction, mode=args.step_mode
+            )
     if args.slides:
         dpi = args.dpi if slides_format == "png" else None
         for path in save_slides(steps, args.slides, dpi=dpi):

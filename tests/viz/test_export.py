@@ -330,3 +330,34 @@ def test_pictures_drawn_differently_are_rendered_each_their_own_way():
     assert svgs[0] == svgs[2] != svgs[1]
     pngs = _render_many([frame, plain], "png", 50)
     assert all(png_info(p)[2] == pytest.approx(50, abs=0.05) for p in pngs)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"mode": "forward"}, {"mode": "backward"}, {"focus": "x1"}],
+    ids=["forward", "backward", "focus"],
+)
+def test_every_kind_of_step_through_becomes_slides(tmp_path, options):
+    from .helpers import ContractMLP
+
+    model = ContractMLP([[[0.5, -1.0], [2.0, 0.25]], [[1.0, -0.5]]], [[0.1, -0.2], [0.3]],
+                        ["tanh", "linear"])
+    x1 = Value(0.3, "x1")
+    [output] = model([x1, Value(-0.7, "x2")])
+    loss = (output - 1.0) ** 2
+    if "focus" in options:
+        options = {"focus": x1}
+    steps = StepThrough(loss, **options)
+    [path] = save_slides(steps, tmp_path / "s.pdf")
+    boxes = pdf_pages(path.read_bytes())
+    assert len(boxes) == len(steps) and len(set(boxes)) == 1
+    title = "Forward" if options.get("mode") == "forward" else "Backward"
+    assert f"{{{title} pass, step by step}}" in beamer_snippet(steps, "s.pdf")
+
+
+def test_cli_forward_slides(tmp_path, capsys):
+    args = ["graph", "x*y + x", "--at", "x=3", "y=-1", "--out", str(tmp_path / "g.svg")]
+    assert main([*args, "--step-mode", "forward", "--slides", str(tmp_path / "f.pdf")]) == 0
+    forward = StepThrough(Value(3.0, "x") * Value(-1.0, "y") + Value(3.0, "x"), mode="forward")
+    pages = pdf_pages((tmp_path / "f.pdf").read_bytes())
+    assert len(pages) == len(forward) != 5  # not the backward pass's 5 frames
