@@ -62,7 +62,6 @@ MAX_STEP_NODES = 5_000
 MAX_MESSAGES = None
 #: What a step-through steps through: messages backward, or values forward.
 STEP_MODES = ("backward", "forward")
-_SUM_OPS = ("sum", "add")
 
 
 @dataclass(frozen=True)
@@ -322,7 +321,8 @@ class StepThrough:
                       hidden: dict) -> _Frame:
         fmt = self._fmt
         name = self.names[key]
-        at_sum = next((m for m in messages if m.receiver.op in _SUM_OPS), None)
+        sums = _kinds().sums  # the rules that add up (add, sum), read from the table
+        at_sum = next((m for m in messages if m.receiver.op in sums), None)
         delta_sum = at_sum.receiver_delta if at_sum is not None else messages[0].sender_delta
         to_params = [m for m in messages if m.receiver in hidden or not m.receiver.parents]
         listed = ", ".join(fmt(m.contribution) for m in to_params[:8])
