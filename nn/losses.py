@@ -19,7 +19,6 @@ before training: "real" (any number), "binary" (0/1), "sign" (-1/+1) or "index"
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,10 +40,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
-
-# log(p) for p below this is clamped (PyTorch clamps log outputs at -100 the same way).
-_LOG_FLOOR = -100.0
-
 
 def _is_batch(target: Any) -> bool:
     if isinstance(target, np.ndarray):
@@ -166,30 +161,18 @@ def _index_loss(name: str, per_sample: Callable[[list, int], Value]) -> Callable
 # Per-sample formulas (one line of maths each).
 
 
-def _clamped_log(p: Any) -> Any:
-    """log(p), floored at -100 so p = 0 gives a large finite loss instead of an error."""
-    data = p.data if isinstance(p, Value) else p
-    if data <= math.exp(_LOG_FLOOR):
-        return _LOG_FLOOR
-    return p.log() if isinstance(p, Value) else math.log(p)
-
-
-def _bce(p: Any, t: float) -> Any:
-    """-(t log p + (1 - t) log(1 - p)), with p a probability."""
-    if not 0.0 <= (p.data if isinstance(p, Value) else p) <= 1.0:
-        raise ValueError(f"binary_cross_entropy: input {p!r} is not a probability in [0, 1]; "
-                         "use binary_cross_entropy_with_logits for raw scores")
-    return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log(1.0 - p))
+def _bce(p: Any, t: Any) -> Any:
+    """-(t log p + (1 - t) log(1 - p)), with p a probability (each log clamped at -100)."""
+    # One rule (autograd_core's "bce"): it checks p is in [0, 1] and picks the clamp per
+    # sample, so eager, create_graph and a replayed trace agree.
+    return apply_op("bce", p, t)
 
 
 def _bce_logits(z: Any, t: Any) -> Any:
-    """-log sigmoid(z) = softplus(-z) for t = 1, -log(1 - sigmoid(z)) = softplus(z) for t = 0."""
-    # Not softplus(z) - t z: for t = 1 and large z that difference cancels (z = 40 gives
-    # 0 instead of 4.2e-18, z = 10 loses 5 digits); one softplus keeps full precision.
-    z = _as_value(z)
-    if isinstance(t, Value):  # a target in the graph: the same sum, differentiable in t
-        return t * (-z).softplus() + (1.0 - t) * z.softplus()
-    return (-z).softplus() if t == 1.0 else z.softplus()
+    """t softplus(-z) + (1 - t) softplus(z) = -(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)))."""
+    # One rule (autograd_core's "bce_logits"): no term cancels (softplus(z) - t z would
+    # give 0 instead of 4.2e-18 for t = 1 and z = 40), for a number or a Value target.
+    return apply_op("bce_logits", z, t)
 
 
 def _hinge(s: Any, y: float) -> Any:
