@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
+from . import watch
 from .rules import RULES, Rule
 
 # The compiled node store (autograd_core/_fastnode.c) when it was built, unless
@@ -434,20 +435,32 @@ class Value(_NodeStore):
         label = f"{self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data:.6g}, grad={_fmt(self.grad)})"
 
+    # float() and the comparisons make a Value concrete: a trace recording in this
+    # thread hears of it (autograd_core.watch) and refuses if it depends on its inputs.
     def __float__(self) -> float:
+        if watch.active:
+            watch.report("float()", (self,))
         return self.data
 
     # Comparisons look at the data; equality stays identity so nodes can key dicts.
     def __lt__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report("<", (self, other))
         return self.data < _data(other)
 
     def __le__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report("<=", (self, other))
         return self.data <= _data(other)
 
     def __gt__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report(">", (self, other))
         return self.data > _data(other)
 
     def __ge__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report(">=", (self, other))
         return self.data >= _data(other)
 
     __eq__ = object.__eq__
@@ -480,8 +493,9 @@ class Value(_NodeStore):
             else:
                 seed = gradient if isinstance(gradient, Value) else Value(gradient)
             deltas: dict[Value, Any] = {}
-            for _ in _messages(self, seed, deltas, create_graph):
-                pass
+            with _recording(create_graph):
+                for _ in _messages(self, seed, deltas, create_graph):
+                    pass
             for node, delta in deltas.items():
                 if node.parents or (type(node.grad) is float and node.grad == 0.0):
                     node.grad = delta
@@ -745,6 +759,26 @@ def backward_steps(root: Value, gradient: Number = 1.0) -> Iterator[Message]:
     return _messages(root, _as_float(gradient, "gradient"), {}, False)
 
 
+class _recording:
+    """Record the derivative graph of ``create_graph`` even inside ``no_grad()``.
+
+    ``create_graph=True`` asks for that graph explicitly; built as leaves (as
+    ``no_grad`` makes every op), its derivatives would silently be zero.
+    """
+
+    def __init__(self, create_graph: bool) -> None:
+        self.active = create_graph and not is_grad_enabled()
+
+    def __enter__(self) -> None:
+        if self.active:
+            self.depth = _thread_state.depth
+            _thread_state.depth = 0
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            _thread_state.depth = self.depth
+
+
 def grad(
     output: Value, inputs: Sequence[Value] | Value, *, create_graph: bool = False
 ) -> list[Any]:
@@ -752,7 +786,8 @@ def grad(
 
     ``.grad`` attributes are not touched. With ``create_graph=True`` the results
     are Values that can be differentiated again (inputs that ``output`` does not
-    depend on get a constant ``Value(0.0)``); otherwise floats.
+    depend on get a constant ``Value(0.0)``); otherwise floats. The derivative graph
+    is recorded even inside ``no_grad()``, which ``create_graph=True`` overrides.
 
     Example:
         >>> x = Value(3.0)
@@ -769,8 +804,9 @@ def grad(
             raise TypeError(f"grad: inputs must be Values; got {target!r}")
     deltas: dict[Value, Any] = {}
     seed = Value(1.0) if create_graph else 1.0
-    for _ in _messages(output, seed, deltas, create_graph):
-        pass
+    with _recording(create_graph):
+        for _ in _messages(output, seed, deltas, create_graph):
+            pass
     zero = (lambda: Value(0.0)) if create_graph else (lambda: 0.0)
     results = []
     for target in targets:
@@ -788,7 +824,7 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     """The matrix of second derivatives d^2 output / d inputs[i] d inputs[j].
 
     Built by differentiating each first derivative (computed with
-    ``create_graph=True``) once more.
+    ``create_graph=True``) once more; inside ``no_grad()`` too.
     """
     first = grad(output, inputs, create_graph=True)
     return [[float(d) for d in grad(g, inputs)] for g in first]
