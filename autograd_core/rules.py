@@ -661,7 +661,7 @@ def _bce_forward(p: float, t: float) -> float:
                           "scores use bce_logits, binary cross-entropy with logits)")
     log_p = math.log(p) if p > _P_FLOOR else _LOG_FLOOR
     log_q = math.log1p(-p) if 1.0 - p > _P_FLOOR else _LOG_FLOOR  # log(1 - p), accurate
-    return -(t * log_p + (1.0 - t) * log_q)
+    return 0.0 - (t * log_p + (1.0 - t) * log_q)  # 0 - x: a loss of 0 is +0.0
 
 
 def _bce_array(p: np.ndarray, t: Any) -> np.ndarray:
@@ -672,7 +672,7 @@ def _bce_array(p: np.ndarray, t: Any) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         log_p = np.where(p > _P_FLOOR, np.log(p), _LOG_FLOOR)
         log_q = np.where(1.0 - p > _P_FLOOR, np.log1p(-p), _LOG_FLOOR)
-    return -(t * log_p + (1.0 - t) * log_q)
+    return 0.0 - (t * log_p + (1.0 - t) * log_q)
 
 
 def _bce_local(p, t, out):

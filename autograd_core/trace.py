@@ -780,8 +780,8 @@ class _DataWatch:
             if isinstance(operand, Value) and self.depends(operand):
                 shown = " ".join(repr(o) for o in operands) if what == "float()" else (
                     f" {what} ".join(repr(o) for o in operands))
-                decision = ("float() turns it into a constant" if what == "float()"
-                            else "a branch taken on it")
+                decision = ("the constant float() makes of it" if what == "float()"
+                            else "the branch taken on it")
                 raise TraceError(
                     f"the traced function made a Python decision on a Value that depends "
                     f"on the traced inputs or parameters ({what}: {shown}) at "
@@ -801,7 +801,7 @@ def _probe_points(example: Sequence[float]) -> list[tuple[str, list[float]]]:
     """
     near = [x + (abs(x) if x else 1.0) * 2.0**-20 for x in example]
     far = [-x if x else -1.0 for x in example]
-    return [("near", near), ("far", far)]
+    return [("a point near the example", near), ("the example negated", far)]
 
 
 def _leaf_role(node: Value, inputs: dict[int, int], params: dict[int, int]) -> tuple:
@@ -903,8 +903,8 @@ def _check_graph_is_data_independent(
         node = order[min(position, len(order) - 1)]
         what = f"op {node.op!r}" if node.parents else f"leaf {node!r}"
         raise TraceError(
-            f"the traced function builds a different graph at another point ({name} the "
-            f"example: {point!r}): they first differ at node {position} ({what} in the "
+            f"the traced function builds a different graph at another point ({name}: "
+            f"{point!r}): the graphs first differ at node {position} ({what} in the "
             f"example's graph){_creation_site(fn, point, params, position)}. It reads "
             "data in Python (.data, a constant made from a Value, a branch on .data), "
             "which a replay cannot follow. Build the computation from ops that decide per "

@@ -8,7 +8,11 @@ Conventions (as PyTorch where it has the same loss):
   is accepted wherever one score is expected.
 * Targets of the one-score losses (mse, binary cross-entropy, hinge, perceptron) may
   also be Values: they then stay in the graph as inputs, so a traced loss can be
-  replayed on other labels.
+  replayed on other labels. A number target is checked against the loss's labels; a
+  Value target is not (that would read its data), so check labels where they enter,
+  as ``fit`` does.
+* No loss reads ``.data`` to choose its computation: the stable forms (a clamped log,
+  a softplus, a shifted logsumexp) are rules of the engine that choose per sample.
 * ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (a list of
   per-sample losses).
 
@@ -99,8 +103,10 @@ def _binary_loss(name: str, target_kind: str,
         for output, label in _pairs(outputs, target, name):
             score = _one_score(output, name)
             value = _target(label, name)
-            check = value.data if isinstance(value, Value) else value
-            if allowed is not None and check not in allowed:
+            # A number is checked here; a Value target is a graph input (a label column
+            # of a trace), checked where the labels enter (fit checks them all first):
+            # reading its .data would be a decision a replay cannot repeat.
+            if allowed is not None and not isinstance(value, Value) and value not in allowed:
                 raise ValueError(f"{name}: target {label!r} is not one of {list(allowed)}")
             losses.append(_as_value(per_sample(score, value)))
         return _reduce(losses, reduction, name)
