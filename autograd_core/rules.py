@@ -602,23 +602,41 @@ def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
 
 
 def _logsumexp_local(*xs_and_out):
-    """d logsumexp(x)/dx_i = exp(x_i - logsumexp(x)) = softmax(x)_i"""
+    """d logsumexp(x)/dx_i = softmax(x)_i = sigmoid(x_i - logsumexp(x_j for j != i))"""
+    # The sigmoid form, not exp(x_i - logsumexp(x)): both are accurate at first
+    # order, but differentiated again the latter cancels (1 - softmax_i where
+    # softmax_i ~ 1), while sigmoid's derivative keeps its tail.
     *xs, out = xs_and_out
     if type(out) is float:
         if math.isinf(out):
             return _tied_share(xs, out)
-        return tuple(_exp_float(x - out) for x in xs)
+        return tuple(_sigmoid_float(x - _others(xs, i, _logsumexp_forward))
+                     for i, x in enumerate(xs))
     if _is_array(out):
         finite = np.isfinite(out)
-        safe_out = np.where(finite, out, 0.0)
         ties = [np.asarray(x == out, dtype=float) for x in xs]
         count = sum(ties[1:], ties[0])
+        locals_ = []
         with np.errstate(invalid="ignore", over="ignore"):
-            return tuple(np.where(finite, np.exp(x - safe_out), tie / np.maximum(count, 1.0))
-                         for x, tie in zip(xs, ties))
+            for i, (x, tie) in enumerate(zip(xs, ties)):
+                share = _sigmoid_array(x - _others(xs, i, _logsumexp_array))
+                locals_.append(np.where(finite, share, tie / np.maximum(count, 1.0)))
+        return tuple(locals_)
     if math.isinf(out.data):
         return _tied_share([float(x.data) for x in xs], out.data)
-    return tuple((x - out).exp() for x in xs)
+    return tuple((x - _others(xs, i, _logsumexp_value)).sigmoid() for i, x in enumerate(xs))
+
+
+def _others(xs: Any, i: int, logsumexp: Callable) -> Any:
+    """logsumexp of every input but the i-th (-inf for a single input)."""
+    others = [x for j, x in enumerate(xs) if j != i]
+    if not others:
+        return -math.inf
+    return others[0] if len(others) == 1 else logsumexp(*others)
+
+
+def _logsumexp_value(*xs: Any) -> Any:
+    return _apply_value("logsumexp", *xs)
 
 
 def _tied_share(xs: Any, out: float) -> tuple:
