@@ -51,11 +51,14 @@ __all__ = ["Expression", "Step", "OPS", "expressions", "expressions_and_points"]
 OPS: tuple[str, ...] = (
     "add", "mul", "sub", "neg", "pow", "div", "exp", "log", "sqrt", "tanh", "sigmoid",
     "sin", "cos", "softplus", "relu", "leaky_relu", "abs", "max", "powv", "sum",
+    "log_sigmoid", "logsumexp", "bce_logits",
 )
 
-# How many operands each op takes ("sum" takes 2 or 3).
+# How many operands each op takes ("sum" and "logsumexp" take 2 or 3).
+_VARIADIC = ("sum", "logsumexp")
 _ARITY = {
-    "add": 2, "mul": 2, "sub": 2, "div": 2, "max": 2, "powv": 2, "sum": 3,
+    "add": 2, "mul": 2, "sub": 2, "div": 2, "max": 2, "powv": 2, "sum": 3, "logsumexp": 3,
+    "bce_logits": 2, "log_sigmoid": 1,
     "neg": 1, "pow": 1, "exp": 1, "log": 1, "sqrt": 1, "tanh": 1, "sigmoid": 1,
     "sin": 1, "cos": 1, "softplus": 1, "relu": 1, "leaky_relu": 1, "abs": 1,
 }
@@ -119,7 +122,8 @@ class Expression:
             if step.op not in _ARITY:
                 raise ValueError(f"unknown op {step.op!r} (allowed: {list(OPS)})")
             arity = _ARITY[step.op]
-            if len(step.operands) != arity and not (step.op == "sum" and len(step.operands) >= 2):
+            if len(step.operands) != arity and not (step.op in _VARIADIC
+                                                    and len(step.operands) >= 2):
                 raise ValueError(f"op {step.op!r} takes {arity} operands; got {step.operands!r}")
             for operand in step.operands:
                 if type(operand) is not int or not 0 <= operand < num_inputs + index:
@@ -211,6 +215,15 @@ def _float_exp(x: float) -> float:
         return math.inf
 
 
+def _float_softplus(a: float) -> float:
+    return max(a, 0.0) + math.log1p(_float_exp(-abs(a)))
+
+
+def _float_logsumexp(*xs: float) -> float:
+    top = max(xs)
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
 def _float_powv(step: Step, u: float, v: float) -> float:
     try:
         return _guard_float(u, step.constant) ** v
@@ -235,7 +248,10 @@ _FLOAT_OPS = {
     "sigmoid": lambda s, a: 0.5 * (1.0 + math.tanh(0.5 * a)),
     "sin": lambda s, a: math.sin(a),
     "cos": lambda s, a: math.cos(a),
-    "softplus": lambda s, a: max(a, 0.0) + math.log1p(_float_exp(-abs(a))),
+    "softplus": lambda s, a: _float_softplus(a),
+    "log_sigmoid": lambda s, a: -_float_softplus(-a),
+    "logsumexp": lambda s, *xs: _float_logsumexp(*xs),
+    "bce_logits": lambda s, z, t: t * _float_softplus(-z) + (1.0 - t) * _float_softplus(z),
     "relu": lambda s, a: a if a > 0.0 else 0.0,
     "leaky_relu": lambda s, a: a if a > 0.0 else _LEAKY_SLOPE * a,
     "abs": lambda s, a: abs(a),
@@ -268,6 +284,9 @@ _VALUE_OPS = {
     "sin": lambda s, a: a.sin(),
     "cos": lambda s, a: a.cos(),
     "softplus": lambda s, a: a.softplus(),
+    "log_sigmoid": lambda s, a: apply_op("log_sigmoid", a),
+    "logsumexp": lambda s, *xs: apply_op("logsumexp", *xs),
+    "bce_logits": lambda s, z, t: apply_op("bce_logits", z, t),
     "relu": lambda s, a: a.relu(),
     "leaky_relu": lambda s, a: a.leaky_relu(_LEAKY_SLOPE),
     "abs": lambda s, a: a.abs(),
@@ -412,7 +431,7 @@ def _expressions(draw: Any, num_inputs: int, max_depth: int, max_ops: int,
     for _ in range(count):
         op = draw(st.sampled_from(allowed))
         usable = [i for i, depth in enumerate(depths) if depth < max_depth]
-        arity = draw(st.integers(2, 3)) if op == "sum" else _ARITY[op]
+        arity = draw(st.integers(2, 3)) if op in _VARIADIC else _ARITY[op]
         operands = []
         for position in range(arity):
             # Building on the newest result makes deep expressions likely; shrinking
