@@ -42,7 +42,8 @@ class Rule:
         arity: number of inputs, or ``-1`` for a variadic op (``sum``).
         forward: ``forward(*inputs, *attrs)`` on Python floats; raises
             :class:`DomainError` outside the op's domain.
-        forward_array: the same on numpy arrays (no domain checks).
+        forward_array: the same on numpy arrays, with the same domain checks (a
+            replayed trace refuses what the eager pass refuses).
         local: ``local(*inputs, out, *attrs)`` -> tuple of local derivatives, one per
             input; runs on floats, numpy arrays and ``Value`` nodes.
         text: the rule in words and symbols, e.g. ``d tanh(x)/dx = 1 - tanh(x)^2``.

@@ -13,9 +13,10 @@ hold a whole batch, one sample per row:
 The replay is not node at a time. Nodes at the same depth that apply the same op are
 one numpy call on stacked rows, and a ``sum`` of products in which one factor is a
 parameter and the other factors are shared by every such sum of its depth (a dense
-layer of neurons) is one matrix product. That fusion knows the derivatives of a
-product and a sum, so it is used only if the rule table agrees (it is probed on
-arrays when this module is imported); otherwise the replay falls back to the rules.
+layer of neurons) is one matrix product (:mod:`autograd_core.fusion`; ``fuse=False``
+turns it off). That fusion knows the derivatives of a product and a sum, so it is
+used only if the rule table agrees (it is probed on arrays at trace time); otherwise
+the replay falls back to the rules.
 
 Everything that does not depend on the batch is planned once, at trace time, so a
 call spends its time in numpy rather than in Python:
@@ -78,7 +79,9 @@ from typing import Any
 
 import numpy as np
 
+from . import fusion
 from .engine import Value, detect_anomaly, topological_order
+from .rows import Scatter, index_of
 from .rules import RULES, Rule
 from .watch import watching
 
@@ -86,10 +89,10 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _modes_state() -> threading.local:
-    """The engine's per-thread mode state (``detect_anomaly`` keeps creation sites there)."""
-    from . import engine
+    """The per-thread mode state (``detect_anomaly`` keeps creation sites there)."""
+    from . import modes
 
-    return engine._thread_state
+    return modes._thread_state
 
 __all__ = ["trace", "Trace", "TraceError", "TraceWarning"]
 
@@ -110,149 +113,6 @@ class TraceWarning(UserWarning):
     """Kept for compatibility: a trace now raises :class:`TraceError` instead."""
 
 
-def _fusion_agrees_with_rules() -> bool:
-    """Whether ``mul`` and ``sum`` in the table have the derivatives the fusion assumes."""
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=3), rng.normal(size=3)
-    mul, total = RULES.get("mul"), RULES.get("sum")
-    if mul is None or total is None:
-        return False
-    product = mul.forward_array(a, b)
-    d_a, d_b = mul.local(a, b, product)
-    ones = total.local(a, b, a + b)
-    return (
-        np.array_equal(product, a * b)
-        and np.array_equal(np.broadcast_to(d_a, a.shape), b)
-        and np.array_equal(np.broadcast_to(d_b, b.shape), a)
-        and all(np.all(np.asarray(one) == 1.0) for one in ones)
-        and np.array_equal(total.forward_array(a, b), a + b)
-    )
-
-
-_FUSE_DOT_PRODUCTS = _fusion_agrees_with_rules()
-
-
-_VECDOT = getattr(np, "vecdot", None)  # numpy >= 2
-
-
-def _row_dots(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """``sum_m first[k, m] * second[k, m]`` for every k (numpy >= 2 has a ufunc for it)."""
-    if _VECDOT is not None:
-        return _VECDOT(first, second)
-    return np.einsum("km,km->k", first, second)
-
-
-def _index(rows: Sequence[int]) -> slice | np.ndarray:
-    """Rows as a slice when they are consecutive (a view, no copy), else an index array."""
-    rows = list(rows)
-    if rows and rows == list(range(rows[0], rows[0] + len(rows))):
-        return slice(rows[0], rows[0] + len(rows))
-    return np.asarray(rows, dtype=np.intp)
-
-
-class _Scatter:
-    """Adds rows of contributions into ``target[rows]``, where rows may repeat.
-
-    ``exclusive`` (set once the whole trace is compiled) says that no other scatter
-    writes these rows and no row repeats: the rows, zero until then, are then
-    assigned rather than added to.
-    """
-
-    def __init__(self, rows: Sequence[int]) -> None:
-        rows_array = np.asarray(rows, dtype=np.intp)
-        self.targets = rows_array
-        self.exclusive = False
-        if len(np.unique(rows_array)) == len(rows_array):
-            self.rows = _index(rows_array.tolist())
-            self.order = None
-            return
-        # Sort the contributions by target row, then add each run of equal rows.
-        self.order = np.argsort(rows_array, kind="stable")
-        sorted_rows = rows_array[self.order]
-        self.starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-        self.rows = _index(sorted_rows[self.starts].tolist())
-
-    def destination(self, target: np.ndarray) -> np.ndarray | None:
-        """The rows to write the contributions into directly (``out=``), if allowed."""
-        if self.exclusive and type(self.rows) is slice:
-            return target[self.rows]
-        return None
-
-    def add(self, target: np.ndarray, contributions: Any) -> None:
-        if self.order is not None:
-            contributions = np.add.reduceat(contributions[self.order], self.starts, axis=0)
-        if self.exclusive:
-            target[self.rows] = contributions
-        elif type(self.rows) is slice:
-            rows = target[self.rows]  # a view: added in place, no copy back
-            rows += contributions
-        else:
-            target[self.rows] += contributions
-
-
-class _ParamView:
-    """Some parameters as an array of a fixed shape: read from ``theta``, added into grads.
-
-    A dense layer's weights are evenly spaced runs of consecutive parameters (a neuron's
-    weights, then its bias), so they are usually a view of ``theta`` (no copy, and the
-    gradient is added in place); other index patterns are gathered and scattered.
-
-    ``exclusive`` (set once the whole trace is compiled) says that these parameters
-    get their gradient from this view alone: the gradient is then written straight
-    into the zeroed gradient array (``out=``) instead of computed, then added.
-    """
-
-    def __init__(self, ids: Any, num_params: int) -> None:
-        ids = np.asarray(ids, dtype=np.intp)
-        self.ids = ids
-        self.window: tuple | None = None  # (slice, reshaped shape, columns kept) of a view
-        self.exclusive = False
-        # The last parameter array read and its view: the same array is usually passed
-        # on every call (a training loop updating theta in place), and a view follows
-        # in-place updates. Holding the array keeps its id from being reused.
-        self.last_read: tuple = (None, None)
-        if ids.ndim == 1:
-            steps = np.diff(ids)
-            if len(ids) and np.all(steps == (steps[0] if len(steps) else 1)) and ids[0] >= 0:
-                step = int(steps[0]) if len(steps) else 1
-                if step > 0:
-                    self.window = (slice(ids[0], ids[-1] + 1, step), None, None)
-        elif ids.ndim == 2 and ids.size:
-            k, m = ids.shape
-            start = int(ids[0, 0])
-            stride = int(ids[1, 0]) - start if k > 1 else m
-            regular = start + stride * np.arange(k)[:, None] + np.arange(m)[None, :]
-            if stride >= m and start + k * stride <= num_params and np.array_equal(ids, regular):
-                self.window = (slice(start, start + k * stride), (k, stride), m)
-        if self.window is None:
-            self.scatter = _Scatter(ids.ravel().tolist())
-        self.unique = len(np.unique(ids)) == ids.size
-
-    def read(self, theta: np.ndarray) -> np.ndarray:
-        """The parameters from ``theta`` (a view when the pattern allows; do not write it)."""
-        if self.window is None:
-            return theta[self.ids]
-        last_theta, last_view = self.last_read
-        if last_theta is theta:
-            return last_view
-        view = self.view_of(theta)  # a view whatever theta's stride: theta is 1-D
-        self.last_read = (theta, view)
-        return view
-
-    def view_of(self, array: np.ndarray) -> np.ndarray:
-        """The view of ``array`` at the ids (``window`` must be set)."""
-        part, shape, columns = self.window
-        if shape is None:
-            return array[part]
-        return array[part].reshape(shape)[:, :columns]
-
-    def add(self, grads: np.ndarray, contribution: np.ndarray) -> None:
-        """Add ``contribution`` (shaped like the ids) into ``grads`` at the ids."""
-        if self.window is None:
-            self.scatter.add(grads, contribution.ravel())
-        else:
-            target = self.view_of(grads)
-            target += contribution
 
 
 class _OpGroup:
@@ -268,9 +128,9 @@ class _OpGroup:
         self.rule = rule
         self.attrs = attrs
         self.out_rows = out_rows
-        self.gathers = [_index(rows) for rows in parent_rows]
+        self.gathers = [index_of(rows) for rows in parent_rows]
         self.scatters = [
-            _Scatter(rows) if want else None for rows, want in zip(parent_rows, wanted)
+            Scatter(rows) if want else None for rows, want in zip(parent_rows, wanted)
         ]
         self.needs_backward = any(wanted)
 
@@ -294,122 +154,6 @@ class _OpGroup:
                 np.multiply(delta, local, out=into)
 
 
-class _DotGroup:
-    """Sums of products ``sum_i w_ki x_ki (+ other terms)``, as batched contractions.
-
-    Three forms, chosen at trace time:
-
-    * dense: every ``w_ki`` is a parameter and ``x_ki = x_i`` for every k (a dense
-      layer): a matrix product, whose weight gradient is summed over the batch by the
-      product itself;
-    * constant: both factors of every product are parameters (an L2 penalty): the sum
-      is the same for every sample, so it is computed once and broadcast;
-    * general: factors read from the value rows, contracted per sample.
-
-    An "other term" that is a parameter for every sum of the group is read from
-    ``theta`` directly.
-    """
-
-    def __init__(
-        self,
-        out_rows: slice,
-        form: str,
-        left: Any,
-        right: Any,
-        others: list,
-        wanted: dict[str, Any],
-    ) -> None:
-        # left/right: _ParamView or row indices, by form; others: _ParamView or rows.
-        self.out_rows = out_rows
-        self.form = form
-        self.left = left
-        self.right = right
-        self.others = others
-        self.left_scatter = self.right_scatter = None
-        if form == "dense":
-            self.right_index = _index(right)
-            if wanted["right"]:
-                self.right_scatter = _Scatter(right)
-        elif form == "general":
-            self.left_index = np.asarray(left, dtype=np.intp)
-            self.right_index = np.asarray(right, dtype=np.intp)
-            if wanted["left"]:
-                self.left_scatter = _Scatter(self.left_index.ravel().tolist())
-            if wanted["right"]:
-                self.right_scatter = _Scatter(self.right_index.ravel().tolist())
-        self.other_reads = []
-        self.other_scatters = []
-        for source, want in zip(others, wanted["others"]):
-            if isinstance(source, _ParamView):
-                self.other_reads.append((source, None))
-                self.other_scatters.append(source)
-            else:
-                self.other_reads.append((None, _index(source)))
-                self.other_scatters.append(_Scatter(source) if want else None)
-        self.needs_backward = form != "general" or any(
-            s is not None for s in (self.left_scatter, self.right_scatter, *self.other_scatters)
-        )
-
-    def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
-        out = values[self.out_rows]  # a view: the sums are written in place
-        if self.form == "dense":
-            first = self.left.read(theta)
-            second = values[self.right_index]
-            np.matmul(first, second, out=out)
-        elif self.form == "constant":
-            first = self.left.read(theta)
-            second = self.right.read(theta)
-            out[...] = _row_dots(first, second)[:, None]
-        else:
-            first = values[self.left_index]
-            second = values[self.right_index]
-            np.einsum("kmb,kmb->kb", first, second, out=out)
-        cache.append((first, second))
-        for view, rows in self.other_reads:
-            if view is None:
-                out += values[rows]
-            else:
-                out += view.read(theta)[:, None]
-
-    def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
-        delta = deltas[self.out_rows]
-        first, second = cached
-        if self.form == "dense":
-            if self.left.exclusive:
-                np.matmul(delta, second.T, out=self.left.view_of(param_grads))
-            else:
-                self.left.add(param_grads, delta @ second.T)
-            if self.right_scatter is not None:
-                into = self.right_scatter.destination(deltas)
-                if into is None:
-                    self.right_scatter.add(deltas, first.T @ delta)
-                elif len(first) == 1:
-                    # One sum: an outer product, which matmul does slowly for a
-                    # contraction of length 1 (same numbers: one product per entry).
-                    np.multiply(first.T, delta, out=into)
-                else:
-                    np.matmul(first.T, delta, out=into)
-        elif self.form == "constant":
-            batch_delta = delta.sum(axis=1)[:, None]
-            self.left.add(param_grads, batch_delta * second)
-            self.right.add(param_grads, batch_delta * first)
-        else:
-            k, m, batch = first.shape
-            spread = delta[:, None, :]
-            if self.left_scatter is not None:
-                self.left_scatter.add(deltas, (spread * second).reshape(k * m, batch))
-            if self.right_scatter is not None:
-                self.right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
-        for source, scatter in zip(self.others, self.other_scatters):
-            if isinstance(source, _ParamView):
-                if source.exclusive:
-                    np.add.reduce(delta, axis=1, out=source.view_of(param_grads))
-                else:
-                    source.add(param_grads, delta.sum(axis=1))
-            elif scatter is not None:
-                scatter.add(deltas, delta)
-
-
 class Trace:
     """A recorded scalar graph, replayed on batches (made by :func:`trace`).
 
@@ -419,11 +163,17 @@ class Trace:
         params: the parameters, in the order gradients are returned.
         outputs: the traced output Values (from the example).
         num_nodes: nodes in the recorded graph.
+        fused: whether sums of products are replayed as matrix products
+            (:mod:`autograd_core.fusion`).
     """
 
     def __init__(
-        self, inputs: Sequence[Value], params: Sequence[Value], outputs: Sequence[Value]
+        self, inputs: Sequence[Value], params: Sequence[Value], outputs: Sequence[Value],
+        *, fuse: bool = True,
     ) -> None:
+        if type(fuse) is not bool:
+            raise TypeError(f"fuse must be True or False; got {fuse!r}")
+        self.fused = fuse
         self.inputs = tuple(inputs)
         self.params = tuple(params)
         self.outputs = tuple(outputs)
@@ -440,23 +190,8 @@ class Trace:
         for node in order:
             if node in param_pos or any(p in live for p in node.parents):
                 live.add(node)
-        consumers: dict[Value, int] = {}
-        for node in order:
-            for parent in node.parents:
-                consumers[parent] = consumers.get(parent, 0) + 1
-        outputs = {id(node) for node in self.outputs}
-
-        def fusable(node: Value) -> bool:
-            return node.op == "mul" and consumers[node] == 1 and id(node) not in outputs
-
-        # Which products each sum absorbs, and the depth of every computed node.
-        absorbed: dict[Value, list[Value]] = {}
-        if _FUSE_DOT_PRODUCTS:
-            for node in order:
-                if node.op == "sum":
-                    products = [p for p in node.parents if fusable(p)]
-                    if products:
-                        absorbed[node] = products
+        # Which products each sum absorbs (the fusion), and the depth of every node.
+        absorbed = fusion.absorbed_products(order, self.outputs) if self.fused else {}
         skipped = {id(p) for products in absorbed.values() for p in products}
         depth: dict[Value, int] = {}
         groups: dict[tuple, list[Value]] = {}
@@ -485,8 +220,8 @@ class Trace:
                 row[node] = len(row)
             return row[node]
 
-        self._groups: list[_OpGroup | _DotGroup] = []
-        self._param_views: list[_ParamView] = []
+        self._groups: list[_OpGroup | fusion.DotGroup] = []
+        self._param_views: list[fusion.ParamView] = []
         for key in sorted(groups, key=lambda k: k[0]):  # stable: first appearance per depth
             members = groups[key]
             start = len(row)
@@ -495,7 +230,8 @@ class Trace:
             out_rows = slice(start, len(row))
             if key[1] == "dot":
                 self._groups.append(
-                    self._dot_group(members, absorbed, out_rows, param_pos, live, row_of)
+                    fusion.dot_group(members, absorbed, out_rows, param_pos, live, row_of,
+                                     len(self.params), self._param_views)
                 )
             else:
                 rule = RULES[key[1]]
@@ -507,11 +243,11 @@ class Trace:
         self._num_rows = len(row)
         self._num_inputs = len(self.inputs)
         read_params = [p for p in self.params if p in row]
-        self._param_rows = _index([row[p] for p in read_params])
-        self._param_ids = _index([param_pos[p] for p in read_params])
+        self._param_rows = index_of([row[p] for p in read_params])
+        self._param_ids = index_of([param_pos[p] for p in read_params])
         inputs = {id(node) for node in self.inputs}
         constants = [n for n in row if not n.parents and n not in param_pos and id(n) not in inputs]
-        self._constant_rows = _index([row[n] for n in constants])
+        self._constant_rows = index_of([row[n] for n in constants])
         self._constant_values = np.array([n.data for n in constants], dtype=float)[:, None]
         self._has_param_rows = bool(read_params)
         self._mark_exclusive_scatters()
@@ -536,7 +272,7 @@ class Trace:
                 scatters += group.scatters
             else:
                 scatters += [group.left_scatter, group.right_scatter, *group.other_scatters]
-        scatters = [s for s in scatters if isinstance(s, _Scatter)]
+        scatters = [s for s in scatters if isinstance(s, Scatter)]
         writers = np.zeros(self._num_rows, dtype=np.intp)
         writers[self._output_rows] += 1  # value_and_grad seeds the output's delta
         for scatter in scatters:
@@ -545,54 +281,6 @@ class Trace:
             scatter.exclusive = scatter.order is None and bool(
                 np.all(writers[scatter.targets] == 1)
             )
-
-    def _dot_group(
-        self,
-        members: list[Value],
-        absorbed: dict[Value, list[Value]],
-        out_rows: slice,
-        param_pos: dict[Value, int],
-        live: set[Value],
-        row_of: Callable[[Value], int],
-    ) -> _DotGroup:
-        """The fused sums of products ``members``, in the cheapest form that fits them."""
-        num_params = len(self.params)
-
-        def view(ids: Any) -> _ParamView:
-            made = _ParamView(ids, num_params)
-            self._param_views.append(made)
-            return made
-
-        factors = [[_weight_first(p, param_pos) for p in absorbed[n]] for n in members]
-        pairs = [pair for node_pairs in factors for pair in node_pairs]
-        shared = [x for _, x in factors[0]]
-        wanted: dict[str, Any] = {"left": False, "right": False}
-        if all(w in param_pos and x in param_pos for w, x in pairs):
-            form = "constant"
-            left = view([[param_pos[w] for w, _ in fp] for fp in factors])
-            right = view([[param_pos[x] for _, x in fp] for fp in factors])
-        elif all(w in param_pos for w, _ in pairs) and all(
-            [x for _, x in fp] == shared for fp in factors
-        ):
-            form = "dense"
-            left = view([[param_pos[w] for w, _ in fp] for fp in factors])
-            right = [row_of(x) for x in shared]
-            wanted["right"] = any(x in live for x in shared)
-        else:
-            form = "general"
-            left = [[row_of(w) for w, _ in fp] for fp in factors]
-            right = [[row_of(x) for _, x in fp] for fp in factors]
-            wanted["left"] = any(w in live for w, _ in pairs)
-            wanted["right"] = any(x in live for _, x in pairs)
-        columns = list(zip(*([p for p in n.parents if p not in absorbed[n]] for n in members)))
-        others: list[Any] = []
-        for column in columns:
-            if all(p in param_pos for p in column):
-                others.append(view([param_pos[p] for p in column]))
-            else:
-                others.append([row_of(p) for p in column])
-        wanted["others"] = [any(p in live for p in column) for column in columns]
-        return _DotGroup(out_rows, form, left, right, others, wanted)
 
     # -- replay ----------------------------------------------------------------
 
@@ -733,12 +421,6 @@ def _nan_refusal(what: str) -> TraceError:
 def _depth_of(depth: dict[Value, int], sources: Sequence[Value]) -> int:
     """One more than the deepest source: nodes of equal depth never feed each other."""
     return 1 + max(depth[s] for s in sources)
-
-
-def _weight_first(product: Value, param_pos: dict[Value, int]) -> tuple[Value, Value]:
-    """The factors of a product, the parameter first if there is one."""
-    x, y = product.parents
-    return (y, x) if y in param_pos and x not in param_pos else (x, y)
 
 
 def _user_lines() -> str:
@@ -919,6 +601,7 @@ def trace(
     params: Sequence[Value] = (),
     *,
     strict: bool | None = None,
+    fuse: bool = True,
 ) -> Trace:
     """Record the scalar graph of ``fn`` once, for replay on batches.
 
@@ -933,6 +616,9 @@ def trace(
             Any other leaf is a constant.
         strict: deprecated and ignored: a decision on data always raises
             :class:`TraceError`.
+        fuse: replay a layer's sums of products as matrix products
+            (:mod:`autograd_core.fusion`); ``False`` applies every rule to its group of
+            nodes (the same numbers up to rounding, slower).
 
     Returns:
         A :class:`Trace`.
@@ -964,4 +650,4 @@ def trace(
     inputs = [Value(x, label=f"x[{i}]") for i, x in enumerate(example)]
     outputs = _record(fn, inputs, params)
     _check_graph_is_data_independent(fn, example, inputs, outputs, params)
-    return Trace(inputs, params, outputs)
+    return Trace(inputs, params, outputs, fuse=fuse)
