@@ -159,3 +159,15 @@ def test_grad_and_hessian_inside_no_grad_compute():
         assert plain.op == "" and plain.parents == ()
     assert expected[0][0] == pytest.approx(6 * 2.0 * -1.0 - math.sin(-2.0) * 1.0)
     assert x.grad == 0.0  # grad leaves .grad alone
+
+
+def test_backward_with_create_graph_inside_no_grad_records_the_derivative():
+    x = Value(3.0)
+    with no_grad():
+        y = x**3  # inside no_grad: a leaf
+    assert y.parents == ()
+    y = x**3
+    with no_grad():
+        y.backward(create_graph=True)
+    assert x.grad.data == 27.0
+    assert grad(x.grad, [x]) == [18.0]  # the derivative graph was recorded
