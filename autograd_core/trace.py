@@ -70,29 +70,18 @@ Example:
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import fusion
+from . import fusion, modes
 from .engine import Value, detect_anomaly, topological_order
+from .modes import in_package, user_frame
 from .rows import Scatter, index_of
 from .rules import RULES, Rule
 from .watch import watching
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _modes_state() -> threading.local:
-    """The per-thread mode state (``detect_anomaly`` keeps creation sites there)."""
-    from . import modes
-
-    return modes._thread_state
 
 __all__ = ["trace", "Trace", "TraceError", "TraceWarning"]
 
@@ -425,16 +414,14 @@ def _depth_of(depth: dict[Value, int], sources: Sequence[Value]) -> int:
 
 def _user_lines() -> str:
     """Where the user's code is: the innermost frame outside this package (and its caller)."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
+    frame = user_frame()
     if frame is None:
         return "an unknown line"
     where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
     caller = frame.f_back
     while caller is not None and caller.f_code.co_filename == frame.f_code.co_filename:
         caller = caller.f_back
-    if caller is not None and not caller.f_code.co_filename.startswith(_PACKAGE_DIR):
+    if caller is not None and not in_package(caller):
         where += f" (called from {caller.f_code.co_filename}:{caller.f_lineno})"
     return where
 
@@ -549,7 +536,7 @@ def _creation_site(fn: Callable, point: list[float], params: Sequence[Value],
         with detect_anomaly():  # records each node's creation site
             outputs = _record(fn, inputs, params)
             order = topological_order(*outputs)
-            origins = getattr(_modes_state(), "origins", {})
+            origins = getattr(modes._thread_state, "origins", {})
             target = order[min(position, len(order) - 1)]
             # A constant leaf has no site of its own: its first consumer's is the line.
             for node in order[position:]:

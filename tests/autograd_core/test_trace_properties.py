@@ -26,7 +26,7 @@ must still agree, the gradients are not compared.
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import nn
@@ -110,14 +110,18 @@ def check_replay(build, example, points, num_params):
         except EagerHasNoNumber:
             with pytest.raises(REFUSALS):
                 traced.value_and_grad([point], reduction="sum")
+            event("a point where eager has no number: the replay refused")
             outcomes["refused"] += 1
             continue
         replayed_value, replayed_grads = traced.value_and_grad([point], reduction="sum")
         assert traced.forward([point])[0, 0] == replayed_value
         agree(replayed_value, value, scale, ("value", point))
-        if not kinked:
+        if kinked:
+            event("a point within rounding of a kink: values compared, not gradients")
+        else:
             for index, (r, e) in enumerate(zip(replayed_grads.tolist(), grads)):
                 agree(r, e, scale, ("gradient", index, point))
+        event("a point where the replay equals eager")
         outcomes["equal"] += 1
     return outcomes
 
