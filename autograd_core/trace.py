@@ -77,7 +77,7 @@ from typing import Any
 import numpy as np
 
 from . import fusion, modes
-from .engine import Value, detect_anomaly, topological_order
+from .engine import Value, detect_anomaly, is_grad_enabled, topological_order
 from .modes import in_package, user_frame
 from .rows import Scatter, index_of
 from .rules import RULES, Rule
@@ -634,6 +634,9 @@ def trace(
     if strict is not None:
         warnings.warn("trace(strict=...) is deprecated: a trace always refuses a decision "
                       "on data (TraceError)", DeprecationWarning, stacklevel=2)
+    if not is_grad_enabled():
+        raise TraceError("trace: inside no_grad() no graph is recorded, so there is nothing "
+                         "to replay; call trace outside the no_grad() block")
     inputs = [Value(x, label=f"x[{i}]") for i, x in enumerate(example)]
     outputs = _record(fn, inputs, params)
     _check_graph_is_data_independent(fn, example, inputs, outputs, params)

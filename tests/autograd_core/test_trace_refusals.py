@@ -112,6 +112,13 @@ def test_replay_refuses_nan_in_and_out():
         traced.forward([[0.0, 0.0]], param_values=[math.nan])
 
 
+def test_tracing_inside_no_grad_is_refused():
+    from autograd_core import no_grad
+
+    with no_grad(), pytest.raises(TraceError, match="no_grad"):
+        trace(lambda x: x[0] * 2.0, [1.0])
+
+
 def test_constants_and_parameters_may_be_compared_outside_the_function():
     w = Value(3.0)
     scale = 2.0 if w > 1 else 1.0  # before tracing: a constant of the trace
