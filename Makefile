@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test lint sanitize bench clean
+.PHONY: setup demo test docs lint sanitize bench clean
 
 setup: $(VENV)/.installed
 	@bash .ci/system-deps
@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml setup.py autograd_core/_fastnode.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,notebooks,browser]'
+	$(PY) -m pip install -q -e '.[dev,notebooks,browser,docs]'
 	@touch $@
 
 demo: setup
@@ -36,8 +36,14 @@ test: setup
 sanitize: setup
 	bash .ci/sanitize
 
+# The course site, into build/docs (open build/docs/index.html): the notebooks executed,
+# the API and rules pages generated from the code. Warnings are errors. Sphinx rebuilds
+# only what changed; any change to the packages' code re-executes every page.
+docs: setup
+	$(PY) -m sphinx -W --keep-going -q -b html -d build/docs-doctrees docs build/docs
+
 lint: setup
-	$(BIN)/ruff check autograd_core nn viz tests benchmarks setup.py
+	$(BIN)/ruff check autograd_core nn viz tests benchmarks docs setup.py
 
 # The benchmark sets up its own environment (benchmarks/.venv, with the peers).
 bench: $(VENV)/.installed
@@ -45,4 +51,4 @@ bench: $(VENV)/.installed
 	$(PYTHON) benchmarks/run.py --output benchmarks/results/latest.md
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) out build docs/_generated .pytest_cache .hypothesis

@@ -23,8 +23,8 @@ Guarantees (each one is a test in ``tests/autograd_core``):
   without a rule is a ``NotImplementedError``.
 * **Accuracy in the tails**: ``sigmoid``, ``softplus``, ``logsumexp`` and
   ``log_softmax`` give finite values and gradients within a few ulps of the exact
-  answer (checked against mpmath) for inputs up to |x| = 1000. (``tanh``'s
-  derivative, 1 - tanh(x)^2, is 0 beyond |x| ~ 19: absolutely, not relatively, exact.)
+  answer (checked against mpmath) for inputs up to ``|x| = 1000``. (``tanh``'s
+  derivative, 1 - tanh(x)^2, is 0 beyond ``|x| ~ 19``: absolutely, not relatively, exact.)
 * **One answer at every order**: ``grad(..., create_graph=True)`` gives the first
   derivative's number bit for bit wherever it is defined (inf and the far tails
   included): each rule runs the same stable form on Values as on floats. It records

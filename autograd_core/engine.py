@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from . import stores, watch
+from . import copying, stores, watch
 from .modes import (
     AnomalyError,
     check_message,
@@ -158,11 +158,19 @@ class Value(NodeStore):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    # pickle, copy and deepcopy rebuild nodes from their public fields in one loop, parents
+    # first (no recursion at any depth), the same way on both stores: see copying.py.
     def __reduce__(self) -> tuple:
-        # pickle and copy.deepcopy rebuild the node from its public fields (its parents
-        # are copied first, shared ones once), the same way on both node stores.
-        return (_restore, (self.data, self.op, self.parents, self.local_grads, self.attrs,
-                           self.grad, self.label))
+        return copying.reduce_node(self)
+
+    def __setstate__(self, state: tuple) -> None:
+        copying.set_grads(state)
+
+    def __copy__(self) -> Value:
+        return copying.copy_node(self)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        return copying.deepcopy_node(self, memo)
 
     # -- gradients -------------------------------------------------------------
 
@@ -188,11 +196,15 @@ class Value(NodeStore):
             with record_derivatives(create_graph):
                 for _ in _messages(self, seed, deltas, create_graph):
                     pass
-            for node, delta in deltas.items():
-                if node.parents or (type(node.grad) is float and node.grad == 0.0):
-                    node.grad = delta
-                else:
-                    node.grad = node.grad + delta
+            # Every new grad is computed before any is written: an addition that fails
+            # (an overflow under detect_anomaly) leaves every grad as it was.
+            new_grads = [
+                delta if node.parents or (type(node.grad) is float and node.grad == 0.0)
+                else node.grad + delta
+                for node, delta in deltas.items()
+            ]
+            for node, new_grad in zip(deltas, new_grads):
+                node.grad = new_grad
             return
         _float_backward(self, _as_float(gradient, "gradient"))
 
@@ -235,15 +247,6 @@ def _python_backward(root: Value, seed: float) -> None:
 
 _node = stores.make_node
 _float_backward = _python_backward if stores._fastnode is None else stores._fastnode.backward
-
-
-def _restore(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple,
-             grad: Any, label: str) -> Value:
-    """Rebuild a pickled or copied node (see ``Value.__reduce__``)."""
-    node = _node(data, op, parents, local_grads, attrs)
-    node.grad = grad
-    node.label = label
-    return node
 
 
 def _lift(x: Any) -> Value:

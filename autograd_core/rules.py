@@ -67,6 +67,7 @@ class Rule:
     constant_local: bool = False
 
 
+#: Every primitive the engine knows, by op name (filled by :func:`register`).
 RULES: dict[str, Rule] = {}
 
 

@@ -188,6 +188,13 @@ class PythonNode:
     softplus = _unary_method(_SOFTPLUS, "log(1 + e^x), stable in both tails.")
 
 
+# The operators above are made by factories; named as the class attributes they are, they
+# pickle by reference (a module holding Value.tanh as its activation pickles on both stores).
+for _name, _method in list(vars(PythonNode).items()):
+    if callable(_method) and getattr(_method, "__qualname__", "").startswith(
+            ("_binary_method.", "_unary_method.")):
+        _method.__name__, _method.__qualname__ = _name, f"PythonNode.{_name}"
+
 NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
 """The class ``Value`` extends: the compiled node, or :class:`PythonNode`."""
 

@@ -46,8 +46,8 @@ from .engine import Value, apply_op
 
 __all__ = ["Expression", "Step", "OPS", "expressions", "expressions_and_points"]
 
-# Every op the strategies can draw, in the order examples shrink towards (the first
-# ones are the simplest). Each name is the engine op it exercises.
+#: Every op the strategies can draw, in the order examples shrink towards (the first
+#: ones are the simplest). Each name is the engine op it exercises.
 OPS: tuple[str, ...] = (
     "add", "mul", "sub", "neg", "pow", "div", "exp", "log", "sqrt", "tanh", "sigmoid",
     "sin", "cos", "softplus", "relu", "leaky_relu", "abs", "max", "powv", "sum",

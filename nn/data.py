@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_int, check_real
+from ._checks import (
+    check_bool,
+    check_int,
+    check_real,
+    check_real_array,
+    check_real_pair,
+    check_seed,
+)
 
 __all__ = [
     "make_xor",
@@ -36,13 +43,20 @@ __all__ = [
     "minibatches",
 ]
 
+#: The four columns of :func:`load_iris`'s inputs, in order.
 IRIS_FEATURES = ("sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm")
+#: The iris species, by class index.
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
+#: The six columns of :func:`load_longley`'s inputs, in order.
 LONGLEY_FEATURES = ("gnp_deflator", "gnp", "unemployed", "armed_forces", "population", "year")
 
 
 def _check_noise(noise: Any) -> float:
     return check_real(noise, "noise")
+
+
+def _generator(seed: Any) -> np.random.Generator:
+    return np.random.default_rng(check_seed(seed))
 
 
 def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator
@@ -76,7 +90,7 @@ def make_xor(n_samples: int = 4, *, noise: float = 0.0, seed: int | None = None
     index = np.arange(count) % 4
     X, y = corners[index], labels[index]
     if spread:
-        X = X + np.random.default_rng(seed).normal(0.0, spread, size=X.shape)
+        X = X + _generator(seed).normal(0.0, spread, size=X.shape)
     return X, y
 
 
@@ -94,7 +108,7 @@ def make_moons(n_samples: int = 100, *, noise: float = 0.0, seed: int | None = N
     """
     count = check_int(n_samples, "n_samples", minimum=2)
     spread = _check_noise(noise)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     n_upper, n_lower = _split_count(count, 2)
     t_upper = np.linspace(0.0, math.pi, n_upper)
     t_lower = np.linspace(0.0, math.pi, n_lower)
@@ -116,14 +130,13 @@ def make_circles(n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.
     """
     count = check_int(n_samples, "n_samples", minimum=2)
     spread = _check_noise(noise)
-    if not 0 < factor < 1:
-        raise ValueError(f"factor must be in (0, 1); got {factor!r}")
-    rng = np.random.default_rng(seed)
+    scale = check_real(factor, "factor", low_open=True, high=1.0)
+    rng = _generator(seed)
     n_outer, n_inner = _split_count(count, 2)
     t_outer = np.linspace(0.0, 2 * math.pi, n_outer, endpoint=False)
     t_inner = np.linspace(0.0, 2 * math.pi, n_inner, endpoint=False)
     outer = np.column_stack([np.cos(t_outer), np.sin(t_outer)])
-    inner = factor * np.column_stack([np.cos(t_inner), np.sin(t_inner)])
+    inner = scale * np.column_stack([np.cos(t_inner), np.sin(t_inner)])
     X = np.vstack([outer, inner]) + rng.normal(0.0, spread, size=(count, 2))
     y = np.repeat([0, 1], [n_outer, n_inner])
     return _shuffled(X, y, rng)
@@ -144,11 +157,12 @@ def make_spirals(n_samples: int = 100, *, n_classes: int = 2, noise: float = 0.0
     count = check_int(n_samples, "n_samples", minimum=2)
     classes = check_int(n_classes, "n_classes", minimum=2)
     spread = _check_noise(noise)
-    rng = np.random.default_rng(seed)
+    arms = check_real(turns, "turns", low=None)
+    rng = _generator(seed)
     points, labels = [], []
     for label, size in enumerate(_split_count(count, classes)):
         radius = np.linspace(0.05, 1.0, size)
-        angle = 2 * math.pi * (turns * radius + label / classes)
+        angle = 2 * math.pi * (arms * radius + label / classes)
         angle = angle + rng.normal(0.0, spread, size=size) * radius
         points.append(np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]))
         labels.append(np.full(size, label))
@@ -171,20 +185,26 @@ def make_blobs(n_samples: int = 100, *, centers: int | Sequence[Sequence[float]]
         [(0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (5.0, 5.0), (5.0, 5.0), (5.0, 5.0)]
     """
     count = check_int(n_samples, "n_samples")
-    if cluster_std < 0:
-        raise ValueError(f"cluster_std must be >= 0; got {cluster_std!r}")
-    rng = np.random.default_rng(seed)
+    spread = check_real(cluster_std, "cluster_std")
+    box = check_real_pair(center_box, "center_box", low=None)
+    rng = _generator(seed)
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
         k = check_int(centers, "centers")
         dims = check_int(n_features, "n_features")
-        centre_array = rng.uniform(center_box[0], center_box[1], size=(k, dims))
+        centre_array = rng.uniform(box[0], box[1], size=(k, dims))
     else:
-        centre_array = np.asarray(centers, dtype=float)
+        if isinstance(centers, (bool, np.bool_, str, bytes)):
+            raise TypeError(f"centers must be a count or a [k, d] list; got {centers!r}")
+        try:
+            centre_array = check_real_array(centers, "centers")
+        except ValueError as error:
+            raise ValueError(f"centers must be a count or a [k, d] list of finite numbers; "
+                             f"got {centers!r} ({error})") from error
         if centre_array.ndim != 2 or len(centre_array) == 0:
             raise ValueError(f"centers must be a count or a [k, d] list; got {centers!r}")
     sizes = _split_count(count, len(centre_array))
     y = np.repeat(np.arange(len(centre_array)), sizes)
-    X = centre_array[y] + rng.normal(0.0, cluster_std, size=(count, centre_array.shape[1]))
+    X = centre_array[y] + rng.normal(0.0, spread, size=(count, centre_array.shape[1]))
     return _shuffled(X, y, rng)
 
 
@@ -252,16 +272,14 @@ def train_test_split(X: Any, y: Any, *, test_size: float = 0.25, seed: int | Non
     """
     features, labels = _check_xy(X, y, "train_test_split")
     n = len(labels)
-    if isinstance(test_size, float) and 0 < test_size < 1:
-        n_test = int(math.ceil(test_size * n))
-    elif isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
-        n_test = int(test_size)
+    if isinstance(test_size, (float, np.floating)):
+        n_test = int(math.ceil(check_real(test_size, "test_size", low_open=True, high=1.0) * n))
     else:
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a count; got {test_size!r}")
+        n_test = check_int(test_size, "test_size (a fraction in (0, 1) or a count)")
     if not 0 < n_test < n:
         raise ValueError(f"test_size {test_size!r} leaves {n_test} of {n} samples for testing; "
                          "both parts need at least one")
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    order = _generator(seed).permutation(n) if check_bool(shuffle, "shuffle") else np.arange(n)
     test, train = order[:n_test], order[n_test:]
     return features[train], features[test], labels[train], labels[test]
 
@@ -309,8 +327,8 @@ def minibatches(X: Any, y: Any, batch_size: int, *, shuffle: bool = True,
     size = check_int(batch_size, "batch_size")
     features, labels = _check_xy(X, y, "minibatches")
     n = len(labels)
-    if shuffle:
-        generator = rng if rng is not None else np.random.default_rng(seed)
+    if check_bool(shuffle, "shuffle"):
+        generator = rng if rng is not None else _generator(seed)
         order = generator.permutation(n)
     else:
         order = np.arange(n)

@@ -24,8 +24,11 @@ import math
 
 import numpy as np
 
+from ._checks import check_seed
+
 __all__ = ["INIT_SCHEMES", "make_rng", "init_weights"]
 
+#: The weight initialisations :func:`init_weights` knows, by name.
 INIT_SCHEMES = ("uniform", "xavier", "he", "zeros")
 
 
@@ -43,9 +46,7 @@ def make_rng(seed: int | None = None, rng: np.random.Generator | None = None
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator; got {rng!r}")
         return rng
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or None; got {seed!r}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 def check_init(init: str) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from autograd_core import Value, apply_op
 
-from ._checks import check_int
+from ._checks import check_bool, check_int, check_real
 from .initializers import check_init, init_weights, make_rng
 from .module import Module
 
@@ -41,6 +41,7 @@ def _identity(x: Value) -> Value:
     return x
 
 
+#: The activations a layer accepts by name, each a function of one Value.
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
@@ -326,7 +327,7 @@ class Highway(Module):
         self.transform = Layer(size, size, activation, init=init, rng=generator)
         self.gate = Layer(size, size, "sigmoid", init=init, rng=generator)
         for neuron in self.gate.neurons:
-            neuron.b.data = float(gate_bias)
+            neuron.b.data = check_real(gate_bias, "gate_bias", low=None, owner="Highway")
 
     def forward(self, x: Any) -> list[Value]:
         """Gate between the transformed input and the input itself."""
@@ -392,8 +393,10 @@ class PositionalEncoding(Module):
     """
 
     def __init__(self, num_frequencies: int, *, include_input: bool = True) -> None:
-        self.num_frequencies = check_int(num_frequencies, "num_frequencies")
-        self.include_input = bool(include_input)
+        # 2.0 ** k must stay a finite float for every frequency k.
+        self.num_frequencies = check_int(num_frequencies, "num_frequencies", maximum=1023)
+        self.include_input = check_bool(include_input, "include_input",
+                                        owner="PositionalEncoding")
         self.nin = None
         self.nout = None
 

@@ -43,6 +43,7 @@ __all__ = [
     "perceptron_loss",
 ]
 
+#: How a loss combines its per-sample terms: their mean, their sum, or a list of them.
 REDUCTIONS = ("mean", "sum", "none")
 
 def _is_batch(target: Any) -> bool:
@@ -342,18 +343,33 @@ Example:
 
 
 def check_targets(loss: Callable[..., Any], y: Sequence[Any], num_outputs: int | None) -> None:
-    """Raise ValueError if labels ``y`` do not suit ``loss`` (used by ``fit``)."""
+    """Raise ValueError if labels ``y`` do not suit ``loss`` (used by ``fit``).
+
+    Labels must be real numbers (bool labels are refused: pass ``y.astype(int)``); class
+    labels (index, binary, sign) one per sample (``y`` 1-D); real targets ``[n]`` or
+    ``[n, k]`` with one column per model output.
+    """
     kind = getattr(loss, "target_kind", None)
     values = np.asarray(y)
     if kind is None or values.size == 0:
         return
     name = getattr(loss, "__name__", repr(loss))
-    if values.dtype.kind not in "biuf":
-        raise ValueError(f"{name}: labels must be numbers; got dtype {values.dtype}")
+    if values.dtype.kind not in "iuf":
+        hint = " (pass y.astype(int))" if values.dtype.kind == "b" else ""
+        raise ValueError(f"{name}: labels must be numbers; got dtype {values.dtype}{hint}")
     if kind == "real":
+        if values.ndim > 2:
+            raise ValueError(f"{name}: targets must be [n] or [n, outputs]; got shape "
+                             f"{values.shape}")
         if not np.all(np.isfinite(values)):
             raise ValueError(f"{name}: targets hold NaN or infinite values")
+        width = 1 if values.ndim == 1 else values.shape[1]
+        if num_outputs is not None and width != num_outputs:
+            raise ValueError(f"{name}: targets have {width} column(s) per sample but the model "
+                             f"has {num_outputs} outputs (targets of shape {values.shape})")
         return
+    if values.ndim != 1:
+        raise ValueError(f"{name}: labels must be 1-D, one per sample; got shape {values.shape}")
     allowed = {"binary": (0, 1), "sign": (-1, 1)}.get(kind)
     if allowed is not None:
         bad = values[~np.isin(values, allowed)]

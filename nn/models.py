@@ -14,7 +14,7 @@ import numpy as np
 
 from autograd_core import Value
 
-from ._checks import check_int, check_real
+from ._checks import check_features, check_int, check_real
 from .data import _check_xy
 from .layers import Layer, as_inputs
 from .losses import binary_cross_entropy_with_logits, cross_entropy
@@ -26,8 +26,8 @@ __all__ = ["Perceptron", "PerceptronResult", "LogisticRegression", "SoftmaxRegre
 
 
 def _check_features(model: Module, X: Any, where: str) -> np.ndarray:
-    features = np.asarray(X, dtype=float)
-    if features.ndim != 2 or features.shape[1] != model.nin:
+    features = check_features(X, where)
+    if features.shape[1] != model.nin:
         raise ValueError(f"{where}: X must have shape [n, {model.nin}]; got {features.shape}")
     return features
 
@@ -105,8 +105,13 @@ class Perceptron(_LinearModel):
 
         Labels may be 0/1 or -1/+1; ``predict`` answers in the same convention.
         """
+        count = check_int(epochs, "epochs", owner="Perceptron.fit")
+        rate = check_real(lr, "lr", low_open=True, owner="Perceptron.fit")
         features, labels = _check_xy(X, y, "Perceptron.fit")
         features = _check_features(self, features, "Perceptron.fit")
+        if labels.ndim != 1 or labels.dtype.kind not in "iuf":
+            raise ValueError(f"Perceptron.fit: labels must be a 1-D array of numbers; got "
+                             f"shape {labels.shape} and dtype {labels.dtype}")
         values = set(np.unique(labels).tolist())
         if values <= {0, 1}:
             self.classes = (0, 1)
@@ -115,23 +120,24 @@ class Perceptron(_LinearModel):
         else:
             raise ValueError(f"Perceptron.fit: labels must be 0/1 or -1/+1; got "
                              f"{sorted(values)}")
-        check_int(epochs, "epochs", owner="Perceptron.fit")
-        check_real(lr, "lr", low_open=True, owner="Perceptron.fit")
         targets = np.where(labels == self.classes[1], 1.0, -1.0)
         neuron = self.linear.neurons[0]
         weights = np.array([w.data for w in neuron.w])
         bias = neuron.b.data
         mistakes: list[int] = []
-        for _ in range(epochs):
-            count = 0
+        for _ in range(count):
+            errors = 0
             for row, target in zip(features, targets):
                 if target * (row @ weights + bias) <= 0:
-                    weights += lr * target * row
-                    bias += lr * target
-                    count += 1
-            mistakes.append(count)
-            if count == 0:
+                    weights += rate * target * row
+                    bias += rate * target
+                    errors += 1
+            mistakes.append(errors)
+            if errors == 0:
                 break
+        if not (np.all(np.isfinite(weights)) and np.isfinite(bias)):
+            raise ValueError(f"Perceptron.fit: the weights overflowed float64 with lr={rate!r} "
+                             "(the model is unchanged); use a smaller lr or scaled X")
         for w, value in zip(neuron.w, weights.tolist()):
             w.data = value
         neuron.b.data = float(bias)

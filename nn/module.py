@@ -16,6 +16,7 @@ import numpy as np
 
 from autograd_core import Value
 
+from ._checks import check_format_version, check_real_array
 from .files import atomic_write
 
 __all__ = ["Module"]
@@ -184,15 +185,11 @@ class Module:
             if key not in state:
                 continue
             array = np.asarray(state[key])
-            if array.dtype.kind not in "fiu":
-                raise ValueError(
-                    f"key {key!r}: expected real numbers, got an array of dtype {array.dtype}")
             if array.shape != shape:
                 raise ValueError(
                     f"key {key!r}: expected shape {shape}, got {array.shape}")
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"key {key!r}: holds NaN or infinite values")
-            checked.append((params, array.astype(np.float64).ravel()))
+            flat = check_real_array(array, f"key {key!r}").ravel()
+            checked.append((params, flat))
         for params, flat in checked:
             for param, number in zip(params, flat.tolist()):
                 param.data = number
@@ -241,10 +238,7 @@ class Module:
                     # numpy's header parser); all of them mean the same thing here.
                     raise ValueError(f"{target!r}: cannot read key {key!r}, the file is "
                                      f"corrupted: {error}") from error
-        version = state.pop(STATE_FORMAT_KEY)
-        if version.shape != () or int(version) != STATE_FORMAT_VERSION:
-            raise ValueError(f"{target!r}: unsupported state format {version!r} "
-                             f"(this version reads {STATE_FORMAT_VERSION})")
+        check_format_version(state.pop(STATE_FORMAT_KEY), STATE_FORMAT_VERSION, repr(target))
         self.load_state_dict(state)
         return self
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from autograd_core import Value
 
-from ._checks import check_int, check_real
+from ._checks import check_bool, check_int, check_real, check_real_pair
 from .module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "LinearDecay", "StepDecay"]
@@ -63,6 +63,19 @@ class Optimizer:
         """Apply one update from the current gradients."""
         raise NotImplementedError
 
+    def _commit(self, values: list[float]) -> None:
+        """Write every parameter's new value, or none: a step that would make one of them
+        NaN or infinite is refused with every parameter (and the optimiser's state) as it
+        was before the step."""
+        for index, value in enumerate(values):
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"{type(self).__name__}: this step would set parameter {index} to {value!r} "
+                    f"(it is {self.params[index].data!r}); no parameter was changed; lower "
+                    "the learning rate?")
+        for param, value in zip(self.params, values):
+            param.data = value
+
     def _gradients(self) -> list[float]:
         grads = []
         for index, param in enumerate(self.params):
@@ -95,6 +108,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _check_number("SGD", "momentum", momentum, high=1.0)
         self.weight_decay = _check_number("SGD", "weight_decay", weight_decay)
+        nesterov = check_bool(nesterov, "nesterov", owner="SGD")
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0; got momentum=0")
         self.nesterov = bool(nesterov)
@@ -104,17 +118,18 @@ class SGD(Optimizer):
         grads = self._gradients()
         if self.weight_decay:
             grads = [g + self.weight_decay * p.data for g, p in zip(grads, self.params)]
+        buffers = self.buffers
         if self.momentum:
-            if self.buffers is None:
-                self.buffers = list(grads)
+            if buffers is None:
+                buffers = list(grads)
             else:
-                self.buffers = [self.momentum * b + g for b, g in zip(self.buffers, grads)]
+                buffers = [self.momentum * b + g for b, g in zip(buffers, grads)]
             if self.nesterov:
-                grads = [g + self.momentum * b for g, b in zip(grads, self.buffers)]
+                grads = [g + self.momentum * b for g, b in zip(grads, buffers)]
             else:
-                grads = list(self.buffers)
-        for param, g in zip(self.params, grads):
-            param.data -= self.lr * g
+                grads = list(buffers)
+        self._commit([param.data - self.lr * g for param, g in zip(self.params, grads)])
+        self.buffers = buffers
         self.steps += 1
 
     def __repr__(self) -> str:
@@ -139,10 +154,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2); got {betas!r}")
-        self.betas = (_check_number("Adam", "betas[0]", betas[0], high=1.0),
-                      _check_number("Adam", "betas[1]", betas[1], high=1.0))
+        self.betas = check_real_pair(betas, "betas", owner="Adam", high=1.0)
         self.eps = _check_number("Adam", "eps", eps, low_open=True)
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
         self.first_moments = [0.0] * len(self.params)
@@ -151,15 +163,19 @@ class Adam(Optimizer):
     def step(self) -> None:
         grads = self._gradients()
         beta1, beta2 = self.betas
-        self.steps += 1
-        correction1 = 1.0 - beta1 ** self.steps
-        correction2 = 1.0 - beta2 ** self.steps
-        for i, (param, g) in enumerate(zip(self.params, grads)):
+        steps = self.steps + 1
+        correction1 = 1.0 - beta1 ** steps
+        correction2 = 1.0 - beta2 ** steps
+        first = [beta1 * m + (1.0 - beta1) * g for m, g in zip(self.first_moments, grads)]
+        second = [beta2 * v + (1.0 - beta2) * g * g for v, g in zip(self.second_moments, grads)]
+        values = []
+        for param, m, v in zip(self.params, first, second):
+            p = param.data
             if self.weight_decay:
-                param.data -= self.lr * self.weight_decay * param.data
-            m = self.first_moments[i] = beta1 * self.first_moments[i] + (1.0 - beta1) * g
-            v = self.second_moments[i] = beta2 * self.second_moments[i] + (1.0 - beta2) * g * g
-            param.data -= self.lr * (m / correction1) / (math.sqrt(v / correction2) + self.eps)
+                p -= self.lr * self.weight_decay * p
+            values.append(p - self.lr * (m / correction1) / (math.sqrt(v / correction2) + self.eps))
+        self._commit(values)
+        self.first_moments, self.second_moments, self.steps = first, second, steps
 
     def __repr__(self) -> str:
         return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "

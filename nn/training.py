@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from autograd_core import CORE, Value, apply_op, no_grad
 
-from ._checks import check_int
+from ._checks import check_features, check_int, check_seed
 from .data import _check_xy, minibatches
 from .losses import check_targets
 from .module import Module
@@ -203,6 +203,8 @@ def _traced_batch(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss,
 
 
 EngineFn = Callable[[Module, np.ndarray, np.ndarray, Loss, "Regularizer | None"], BatchResult]
+#: The engines :func:`fit` and :func:`evaluate` run a batch with, by name (see
+#: :func:`register_engine`).
 ENGINES: dict[str, EngineFn] = {"eager": _eager_batch, "trace": _traced_batch}
 
 
@@ -326,27 +328,25 @@ def evaluate(model: Module, X: Any, y: Any, *, loss: Loss | None = None) -> dict
     return result
 
 
-def _finite_features(features: np.ndarray, where: str) -> np.ndarray:
-    """X as floats; refused before training if it is not numbers or holds NaN or inf.
+def _check_training_data(model: Module, loss: Loss, X: Any, y: Any, where: str
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The one check of a data set for ``fit``, before any batch and for every engine.
 
-    Found mid-training instead, such a row would fail after earlier batches had
-    already moved the model.
+    X must be a non-empty 2-D array of finite numbers as wide as the model's ``nin``; y
+    must have one label per row, of the kind the loss takes (``check_targets``). Found
+    mid-training instead, a bad row would fail after earlier batches had already moved
+    the model, and each engine would fail in its own words.
     """
-    if features.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: X must hold numbers; got dtype {features.dtype}")
-    values = features.astype(float)
-    bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))
-    if bad.size:
-        raise ValueError(f"{where}: X holds NaN or infinite values (row {bad[0]}: "
-                         f"{values[bad[0]].tolist()!r})")
-    return values
-
-
-def _check_inputs_width(model: Module, X: np.ndarray, where: str) -> None:
+    features = check_features(X, where)
+    labels = np.asarray(y)
+    if labels.ndim < 1 or len(labels) != len(features):
+        raise ValueError(f"{where}: X has {len(features)} rows but y has shape {labels.shape}")
     nin = getattr(model, "nin", None)
-    if nin is not None and X.shape[1] != nin:
-        raise ValueError(f"{where}: X has {X.shape[1]} features per sample but the model "
-                         f"takes nin={nin} inputs")
+    if nin is not None and features.shape[1] != nin:
+        raise ValueError(f"{where}: X has {features.shape[1]} features per sample but the "
+                         f"model takes nin={nin} inputs")
+    check_targets(loss, labels, getattr(model, "nout", None))
+    return features, labels
 
 
 def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epochs: int,
@@ -396,25 +396,23 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         >>> history.accuracy[-1]
         1.0
     """
-    features, labels = _check_xy(X, y, "fit")
-    features = _finite_features(features, "fit")
-    run_batch = ENGINES.get(engine)
+    if not callable(loss):
+        raise TypeError(f"fit: loss must be callable, loss(outputs, targets) -> Value; "
+                        f"got {loss!r}")
+    features, labels = _check_training_data(model, loss, X, y, "fit")
+    run_batch = ENGINES.get(engine) if isinstance(engine, str) else None
     if run_batch is None:
         raise ValueError(f"fit: unknown engine {engine!r}; known: {list(ENGINES)}")
     count = check_int(epochs, "epochs", owner="fit")
     size = len(labels) if batch_size is None else check_int(batch_size, "batch_size", owner="fit")
+    seed = check_seed(seed, owner="fit")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit: optimizer must be an nn Optimizer; got {optimizer!r}")
-    _check_inputs_width(model, features, "fit")
-    num_outputs = getattr(model, "nout", None)
-    check_targets(loss, labels, num_outputs)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("fit: validation must be a pair (X_val, y_val)")
-        val_features, val_labels = _check_xy(validation[0], validation[1], "fit validation")
-        val_features = _finite_features(val_features, "fit validation")
-        _check_inputs_width(model, val_features, "fit validation")
-        check_targets(loss, val_labels, num_outputs)
+        val_features, val_labels = _check_training_data(model, loss, validation[0],
+                                                        validation[1], "fit validation")
     classification = _is_classification(loss, labels)
     signs = _uses_signs(labels)
     threshold = _threshold(model)

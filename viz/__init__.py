@@ -5,10 +5,12 @@ Build, then render: drawing functions return a ``graphviz.Digraph`` (or an objec
 caller's choice.
 """
 
+from .export import beamer_snippet, render, save, save_slides
 from .formula import Formula, FormulaError, parse_formula
 from .graph import GraphStats, draw_graph, graph_stats, to_svg
 from .network import draw_network
 from .steps import StepThrough, step_through
+from .style import THEMES, Style, get_style, math_label, set_style, use_style
 
 # The plots need matplotlib, slow to import; load them on first use so the command
 # line and the graph pictures start quickly.
@@ -38,6 +40,16 @@ __all__ = [
     "StepThrough",
     "step_through",
     "draw_network",
+    "save",
+    "render",
+    "save_slides",
+    "beamer_snippet",
+    "Style",
+    "THEMES",
+    "set_style",
+    "get_style",
+    "use_style",
+    "math_label",
     "plot_decision_boundary",
     "plot_activations",
     "plot_history",

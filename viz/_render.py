@@ -13,8 +13,8 @@ from nn.files import atomic_write as _atomic_write
 
 __all__ = ["run_graphviz", "format_number", "atomic_write", "FORMATS"]
 
-#: Output formats the command line and :func:`render` accept.
-FORMATS = ("svg", "png", "dot")
+#: Output formats the command line and :func:`viz.render` accept (see viz.export).
+FORMATS = ("svg", "pdf", "png", "dot")
 
 #: Seconds a Graphviz run may take before it is stopped (a layout that hangs is a bug).
 DEFAULT_TIMEOUT = 60.0
@@ -34,7 +34,7 @@ def run_graphviz(
         ValueError: ``fmt`` is not one Graphviz can write here.
         RuntimeError: the binary is missing, fails, or takes longer than ``timeout``.
     """
-    if fmt not in ("svg", "png", "json", "dot", "xdot", "plain"):
+    if fmt not in ("svg", "pdf", "png", "json", "dot", "xdot", "plain"):
         raise ValueError(f"unknown format: {fmt!r} (must be one of {list(FORMATS)})")
     binary = shutil.which(engine)
     command = [binary, f"-T{fmt}", *extra_args]

@@ -10,11 +10,12 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from ._render import FORMATS, atomic_write, run_graphviz
+from ._render import atomic_write
+from .export import FORMATS, SLIDE_FORMATS, format_of, render, save_slides
 from .formula import FUNCTIONS, FormulaError, parse_formula
 from .graph import DIRECTIONS, draw_graph
+from .style import THEMES, resolve_style
 
 __all__ = ["main", "UsageError"]
 
@@ -42,6 +43,8 @@ def _functions_help() -> str:
         f'  {PROG} graph "tanh(w*x + b)" --at x=0.5 w=-3 b=2 --out graph.svg',
         f'  {PROG} graph "sigmoid(w*x + b)" --at x=2 w=0.5 b=-0.3 --backward --out back.svg',
         f'  {PROG} graph "x*y + x" --at x=3 y=-1 --steps steps.html',
+        f'  {PROG} graph "tanh(w*x + b)" --at x=0.5 w=-3 b=2 --theme print --out graph.pdf',
+        f'  {PROG} graph "x*y + x" --at x=3 y=-1 --slides steps.pdf   (or .tex, .png)',
     ]
     return "\n".join(lines)
 
@@ -66,16 +69,37 @@ def _build_parser() -> _Parser:
         "--at", nargs="+", default=[], metavar="NAME=VALUE",
         help="the value of every variable, e.g. --at x=0.5 w=-3 b=2",
     )
-    graph.add_argument("--out", metavar="PATH", help="write the picture here (default: stdout)")
+    graph.add_argument(
+        "--out", metavar="PATH",
+        help="write the picture here, in the format its suffix names: .svg, .pdf, .png, "
+        ".dot (default: SVG on stdout)",
+    )
     graph.add_argument(
         "--format", choices=FORMATS, default=None,
-        help="svg, png or dot (default: from --out's suffix, else svg)",
+        help="svg, pdf, png or dot; must agree with --out's suffix (default: the suffix)",
+    )
+    graph.add_argument(
+        "--dpi", type=float, default=None,
+        help="PNG resolution in dots per inch (default 96; for --out and --slides .png)",
+    )
+    graph.add_argument(
+        "--theme", choices=tuple(THEMES), default="default",
+        help="how the picture looks: " + ", ".join(THEMES),
+    )
+    graph.add_argument(
+        "--math-labels", action="store_true",
+        help="write names as maths: w1 as w₁, delta as δ",
     )
     graph.add_argument(
         "--backward", action="store_true",
         help="show deltas, local derivatives and messages (the backward pass)",
     )
     graph.add_argument("--steps", metavar="PATH", help="also write a step-through HTML page")
+    graph.add_argument(
+        "--slides", metavar="PATH",
+        help="also write the step-through as slides: .pdf (a page per frame), .tex (a "
+        "Beamer snippet and its PDF), or numbered .png, .svg, .dot files",
+    )
     graph.add_argument("--precision", type=int, default=4, help="digits after the point")
     graph.add_argument("--direction", choices=DIRECTIONS, default="LR", help="layout direction")
     demo = commands.add_parser("demo", help="train the moons MLP and write pictures to a folder")
@@ -111,27 +135,37 @@ def _graph(args: argparse.Namespace) -> int:
         given = " ".join(f"{name}=..." for name in missing)
         raise UsageError(f"no value for {', '.join(map(repr, missing))}; add --at {given}")
     root = formula.build(point)
-    fmt = args.format
-    if fmt is None:
-        suffix = Path(args.out).suffix.lstrip(".").lower() if args.out else ""
-        fmt = suffix if suffix in FORMATS else "svg"
-    mode = "backward" if args.backward else "forward"
-    digraph = draw_graph(root, mode=mode, precision=args.precision, direction=args.direction)
-    if fmt == "dot":
-        output: bytes = digraph.source.encode("utf-8")
+    # Every file name and option is checked before anything is drawn or written.
+    if args.out:
+        fmt = format_of(args.out, args.format)
     else:
-        output = run_graphviz(digraph.source, fmt, engine=digraph.engine)
-    if args.steps:
+        fmt = args.format or "svg"
+        if fmt in ("png", "pdf"):
+            raise UsageError(f"--format {fmt} needs --out PATH ({fmt.upper()} is binary)")
+    slides_format = format_of(args.slides, None, SLIDE_FORMATS) if args.slides else None
+    if args.dpi is not None and fmt != "png" and slides_format != "png":
+        raise UsageError(f"--dpi applies to PNG only; got --dpi {args.dpi:g} without a .png")
+    style = resolve_style(args.theme, math_labels=args.math_labels)
+    mode = "backward" if args.backward else "forward"
+    digraph = draw_graph(
+        root, mode=mode, precision=args.precision, direction=args.direction, style=style
+    )
+    output = render(digraph, fmt, dpi=args.dpi if fmt == "png" else None)
+    steps = None
+    if args.steps or args.slides:
         from .steps import StepThrough
+        from .style import use_style
 
-        path = StepThrough(root, precision=args.precision, direction=args.direction).save_html(
-            args.steps
-        )
-        print(f"wrote {path}", file=sys.stderr)
+        with use_style(style):
+            steps = StepThrough(root, precision=args.precision, direction=args.direction)
+    if args.slides:
+        dpi = args.dpi if slides_format == "png" else None
+        for path in save_slides(steps, args.slides, dpi=dpi):
+            print(f"wrote {path}", file=sys.stderr)
+    if args.steps:
+        print(f"wrote {steps.save_html(args.steps)}", file=sys.stderr)
     if args.out:
         print(f"wrote {atomic_write(args.out, output)}", file=sys.stderr)
-    elif fmt == "png":
-        raise UsageError("--format png needs --out PATH (PNG is binary)")
     else:
         sys.stdout.write(output.decode("utf-8"))
         sys.stdout.flush()

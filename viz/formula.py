@@ -28,8 +28,9 @@ from autograd_core import RULES, Value, apply_op
 
 __all__ = ["parse_formula", "Formula", "FormulaError", "FUNCTIONS", "MAX_LENGTH", "MAX_NODES"]
 
-#: Longest formula accepted (characters) and most syntax-tree nodes.
+#: Longest formula accepted, in characters.
 MAX_LENGTH = 10_000
+#: Most syntax-tree nodes a formula may have.
 MAX_NODES = 4_000
 
 
@@ -64,6 +65,7 @@ def _leaky_relu(x: Value, slope: float = 0.01) -> Value:
 
 _UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "softplus")
 
+#: The functions a formula may call, by name, with their arities and derivative rules.
 FUNCTIONS: dict[str, FunctionSpec] = {
     **{name: FunctionSpec(name, 1, 1, f"{name}(x)", _method(name), name) for name in _UNARY},
     "leaky_relu": FunctionSpec(

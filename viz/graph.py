@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import graphviz
@@ -22,6 +22,7 @@ from autograd_core import Value, backward_steps, topological_order
 from ._render import format_number, run_graphviz
 from .collapse import collapsed_view
 from .frames import FrameState, compute_layout  # noqa: F401 (viz.steps imports it here)
+from .style import THEMES, Style, get_style, resolve_style
 from .view import GraphView, ViewEdge, ViewNode, rule_text, symbol_of
 
 __all__ = [
@@ -38,35 +39,22 @@ __all__ = [
 #: Largest number of nodes drawn without ``collapse``; beyond it dot gets slow and the
 #: picture unreadable, so :func:`draw_graph` refuses and says what to do instead.
 MAX_NODES = 250
+#: What a picture shows: values (forward) or deltas and messages (backward).
 MODES = ("forward", "backward")
+#: Graphviz rank directions: left to right, top to bottom, and their reverses.
 DIRECTIONS = ("LR", "TB", "RL", "BT")
+#: ``None`` draws every scalar op; ``"neurons"`` draws one node per neuron.
 COLLAPSE_MODES = (None, "neurons")
 
-# Ops a neuron's weighted sum is made of, and the activations that may sit on top of one.
-_FONT = "Helvetica"
-_NODE_FONT_SIZE = 10
-_EDGE_FONT_SIZE = 9
-# Average advance of a character at the font sizes above (points); generous so text fits.
+# Average advance of a character at 10 pt and 9 pt (points); generous so text fits. Boxes
+# grow with the style's font size (Style.scale).
 _NODE_CHAR_WIDTH = 6.3
 _EDGE_CHAR_WIDTH = 5.6
 _ROW_HEIGHT = 14
 
-# Colours (fills for node roles, strokes for edge roles).
-COLOURS = {
-    "leaf": "#eef3fb",
-    "op": "#ffffff",
-    "highlight": "#fff2a8",
-    "sender": "#ffd7b0",
-    "receiver": "#c9f0c9",
-    "border": "#333333",
-    "fan_out": "#7a1fa2",
-    "edge": "#555555",
-    "edge_backward": "#b03030",
-    "edge_active": "#e06000",
-    "edge_sent": "#b03030",
-    "edge_waiting": "#bbbbbb",
-    "delta": "#b03030",
-}
+# The default theme's colours (fills for node roles, strokes for edge roles); a picture
+# takes its colours from its style's palette (see viz.style).
+COLOURS = dict(THEMES["default"].palette)
 
 
 class GraphStats(NamedTuple):
@@ -203,14 +191,15 @@ class DrawOptions:
     direction: str = "LR"
     show_values: bool = True
     highlight: tuple[str, ...] = ()
+    style: Style = field(default_factory=get_style)
 
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _title_text(node: ViewNode) -> str:
-    return f"{node.name} · {node.symbol}"
+def _title_text(node: ViewNode, options: DrawOptions) -> str:
+    return f"{options.style.label(node.name)} · {node.symbol}"
 
 
 def _value_text(node: ViewNode, options: DrawOptions) -> str:
@@ -230,13 +219,14 @@ def _delta_text(node: ViewNode, delta: float | None, options: DrawOptions) -> st
 
 def _node_size(node: ViewNode, options: DrawOptions, extra: Iterable[str] = ()) -> tuple[int, int]:
     texts = [
-        _title_text(node),
+        _title_text(node, options),
         _value_text(node, options),
         _delta_text(node, node.delta, options),
         *extra,
     ]
-    width = int(max(len(t) for t in texts) * _NODE_CHAR_WIDTH + 14)
-    return max(width, 60), 3 * _ROW_HEIGHT + 6
+    scale = options.style.scale
+    width = int((max(len(t) for t in texts) * _NODE_CHAR_WIDTH + 14) * scale)
+    return max(width, int(60 * scale)), int((3 * _ROW_HEIGHT + 6) * scale)
 
 
 def _node_label(
@@ -248,16 +238,18 @@ def _node_label(
     options: DrawOptions,
 ) -> str:
     width, height = size
-    border_colour = COLOURS["fan_out"] if node.fan_out > 1 else COLOURS["border"]
-    border = 2 if node.fan_out > 1 else 1
+    palette = options.style.palette
+    border_colour = palette["fan_out"] if node.fan_out > 1 else palette["border"]
+    border = max(1, round((2 if node.fan_out > 1 else 1) * options.style.line_width))
     delta_font = " "
     if delta_row:
-        delta_font = f'<FONT COLOR="{COLOURS["delta"]}">{_escape(delta_row)}</FONT>'
+        delta_font = f'<FONT COLOR="{palette["delta"]}">{_escape(delta_row)}</FONT>'
     return (
         f'<<TABLE FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}" BORDER="{border}" '
         f'CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" BGCOLOR="{fill}" '
         f'COLOR="{border_colour}">'
-        f"<TR><TD><B>{_escape(node.name)}</B> · {_escape(node.symbol)}</TD></TR>"
+        f"<TR><TD><B>{_escape(options.style.label(node.name))}</B> · "
+        f"{_escape(node.symbol)}</TD></TR>"
         f"<TR><TD>{_escape(_value_text(node, options))}</TD></TR>"
         f"<TR><TD>{delta_font}</TD></TR></TABLE>>"
     )
@@ -275,8 +267,9 @@ def _edge_texts(edge: ViewEdge, options: DrawOptions) -> tuple[str, str]:
 
 def _edge_size(edge: ViewEdge, options: DrawOptions, extra: Iterable[str] = ()) -> tuple[int, int]:
     texts = [*_edge_texts(edge, options), *extra]
-    width = int(max(len(t) for t in texts) * _EDGE_CHAR_WIDTH + 8)
-    return max(width, 30), 2 * (_ROW_HEIGHT - 2) + 4
+    scale = options.style.scale
+    width = int((max(len(t) for t in texts) * _EDGE_CHAR_WIDTH + 8) * scale)
+    return max(width, int(30 * scale)), int((2 * (_ROW_HEIGHT - 2) + 4) * scale)
 
 
 def _edge_label(size: tuple[int, int], rows: tuple[str, str], colour: str) -> str:
@@ -291,11 +284,22 @@ def _edge_label(size: tuple[int, int], rows: tuple[str, str], colour: str) -> st
     )
 
 
-def _new_digraph(direction: str, name: str = "computation_graph") -> graphviz.Digraph:
+def _new_digraph(
+    direction: str, style: Style, name: str = "computation_graph"
+) -> graphviz.Digraph:
     digraph = graphviz.Digraph(name)
-    digraph.attr(rankdir=direction, nodesep="0.25", ranksep="0.45", bgcolor="white")
-    digraph.attr("node", shape="plain", fontname=_FONT, fontsize=str(_NODE_FONT_SIZE))
-    digraph.attr("edge", fontname=_FONT, fontsize=str(_EDGE_FONT_SIZE), arrowsize="0.7")
+    palette = style.palette
+    digraph.attr(
+        rankdir=direction, nodesep="0.25", ranksep="0.45", bgcolor=palette["background"]
+    )
+    digraph.attr(
+        "node", shape="plain", fontname=style.font, fontsize=f"{style.font_size:g}",
+        fontcolor=palette["text"],
+    )
+    digraph.attr(
+        "edge", fontname=style.font, fontsize=f"{style.edge_font_size:g}",
+        fontcolor=palette["text"], arrowsize="0.7", penwidth=style.width(1.0),
+    )
     return digraph
 
 
@@ -318,13 +322,15 @@ def layout_digraph(
     if sizes is None:
         sizes = view_sizes(view, options)
     pinned = pinned or {}
-    digraph = _new_digraph(options.direction)
+    style = options.style
+    colours = style.palette
+    digraph = _new_digraph(options.direction, style)
     if "graph" in pinned:
         digraph.attr(**pinned["graph"])
     if view.collapsed:
         # Many edges between layers: more room between ranks, thin arrows.
         digraph.attr(ranksep="2.2")
-        digraph.attr("edge", penwidth="0.6", arrowsize="0.4")
+        digraph.attr("edge", penwidth=style.width(0.6), arrowsize="0.4")
     backward = mode == "backward"
     for node in view.nodes:
         if frame is not None:
@@ -332,27 +338,30 @@ def layout_digraph(
             delta_row = _delta_text(node, delta, options)
         else:
             delta_row = _delta_text(node, node.delta, options) if backward else ""
-        fill = COLOURS["leaf"] if node.is_leaf else COLOURS["op"]
+        fill = colours["leaf"] if node.is_leaf else colours["op"]
         if node.key in options.highlight:
-            fill = COLOURS["highlight"]
+            fill = colours["highlight"]
         if frame is not None and node.key == frame.receiver:
-            fill = COLOURS["receiver"]
+            fill = colours["receiver"]
         if frame is not None and node.key == frame.sender:
-            fill = COLOURS["sender"]
+            fill = colours["sender"]
+        tooltip = node.tooltip
+        if style.label(node.name) != node.name:
+            tooltip = f"{node.name}: {tooltip}"  # the plain name, for screen readers
         digraph.node(
             node.key,
             label=_node_label(
                 node, sizes[node.key], delta_row=delta_row, fill=fill, options=options
             ),
             id=node.key,
-            tooltip=node.tooltip,
+            tooltip=tooltip,
             **pinned.get(node.key, {}),
         )
     for edge in view.edges:
         attrs = {"id": edge.key, "tooltip": edge.tooltip}
         if edge.local_grad is None:
             # An edge into a collapsed neuron stands for several links: no one derivative.
-            attrs["color"] = COLOURS["edge_backward"] if backward else COLOURS["edge"]
+            attrs["color"] = colours["edge_backward"] if backward else colours["edge"]
         elif frame is not None:
             local, _ = _edge_texts(edge, options)
             if edge.key in frame.sent:
@@ -362,20 +371,22 @@ def layout_digraph(
             else:
                 message = "msg ?"
             if edge.key == frame.active_edge:
-                colour, width = COLOURS["edge_active"], "2.5"
+                colour, width = colours["edge_active"], 2.5
             elif edge.key in frame.sent:
-                colour, width = COLOURS["edge_sent"], "1.2"
+                colour, width = colours["edge_sent"], 1.2
             else:
-                colour, width = COLOURS["edge_waiting"], "1"
+                colour, width = colours["edge_waiting"], 1.0
+                if style.dashes:
+                    attrs["style"] = "dashed"
             attrs.update(
                 label=_edge_label(sizes[edge.key], (local, message), colour),
                 color=colour,
-                penwidth=width,
+                penwidth=style.width(width),
                 dir="back",
             )
         else:
             rows = _edge_texts(edge, options) if backward else ("", "")
-            colour = COLOURS["edge_backward"] if backward else COLOURS["edge"]
+            colour = colours["edge_backward"] if backward else colours["edge"]
             attrs.update(label=_edge_label(sizes[edge.key], rows, colour), color=colour)
             if backward:
                 attrs["dir"] = "back"
@@ -433,6 +444,7 @@ def draw_graph(
     highlight: Iterable[Value] = (),
     collapse: str | None = None,
     max_nodes: int = MAX_NODES,
+    style: str | Style | None = None,
 ) -> graphviz.Digraph:
     """Draw the computation graph below ``root``.
 
@@ -456,6 +468,8 @@ def draw_graph(
             parameters; every other op (a loss's ``-``, ``** 2``, ``/``, a penalty's
             ``Σ``) stays its own node with labelled edges (for MLPs).
         max_nodes: refuse to draw more nodes than this.
+        style: a theme name (``"print"``, ``"dark"``, ...), a :class:`viz.Style`, or
+            ``None`` for the current style (see :func:`viz.set_style`).
 
     Returns:
         A ``graphviz.Digraph`` (render it with :func:`to_svg` or ``.pipe()``).
@@ -472,6 +486,7 @@ def draw_graph(
     if collapse not in COLLAPSE_MODES:
         raise ValueError(f"collapse must be one of {list(COLLAPSE_MODES)}; got {collapse!r}")
     validate_options(precision=precision, direction=direction, show_values=show_values)
+    chosen_style = resolve_style(style)
     if type(max_nodes) is not int or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int; got {max_nodes!r}")
     # Count before building the view: building it for a million-node graph takes minutes,
@@ -481,7 +496,7 @@ def draw_graph(
     view = build_view(root, collapse=collapse)
     _refuse_too_many(len(view.nodes), max_nodes, collapse)
     highlight_keys = _highlight_keys(highlight, view.key_of)
-    options = DrawOptions(precision, direction, show_values, highlight_keys)
+    options = DrawOptions(precision, direction, show_values, highlight_keys, chosen_style)
     return layout_digraph(view, mode=mode, options=options)
 
 

@@ -20,13 +20,15 @@ from autograd_core import RULES, Value
 from autograd_core.trace import trace
 
 from ._render import format_number
+from .style import THEMES, Style, resolve_style
 
 __all__ = ["draw_network", "dense_layers", "layer_weights", "batched_forward", "MAX_EDGES"]
 
 #: Most connections :func:`draw_network` draws (beyond it, dot and readers both struggle).
 MAX_EDGES = 5_000
-POSITIVE = "#2b6cb0"
-NEGATIVE = "#e07b00"
+# The default theme's weight colours; a picture takes its own from its style's palette.
+POSITIVE = THEMES["default"].palette["positive"]
+NEGATIVE = THEMES["default"].palette["negative"]
 _IDENTITY = ("linear", "identity", "none", "")
 _COLUMN_GAP = 2.2  # inches between layers
 _ROW_GAP = 0.62  # inches between neurons of a layer
@@ -110,6 +112,7 @@ def draw_network(
     output_names: Sequence[str] | None = None,
     precision: int = 2,
     direction: str = "LR",
+    style: str | Style | None = None,
 ) -> graphviz.Digraph:
     """The network diagram of ``module``: one circle per input and per neuron.
 
@@ -122,12 +125,17 @@ def draw_network(
         output_names: names of the outputs (default ``y1, y2, ...``).
         precision: digits of the weights and biases in tooltips and labels.
         direction: ``"LR"`` or ``"TB"``.
+        style: a theme name, a :class:`viz.Style`, or ``None`` for the current style
+            (see :func:`viz.set_style`). Its palette's ``positive`` and ``negative``
+            colour the weights; with ``dashes`` negative weights are also dashed.
 
     Returns:
         A ``graphviz.Digraph`` (edge ids ``w<layer>_<neuron>_<input>``).
     """
     if direction not in ("LR", "TB"):
         raise ValueError(f"direction must be 'LR' or 'TB'; got {direction!r}")
+    style = resolve_style(style)
+    colours = style.palette
     layers = dense_layers(module)
     matrices = [layer_weights(neurons) for neurons in layers]
     nin = matrices[0][0].shape[1]
@@ -154,49 +162,58 @@ def draw_network(
     # neato keep the pinned positions (dot would reorder the fully connected layers).
     columns = [inputs, *[[""] * w.shape[0] for w, _ in matrices]]
     tallest = max(len(column) for column in columns)
+    scale = style.scale  # circles and gaps grow with the text
+    column_gap, row_gap = _COLUMN_GAP * scale, _ROW_GAP * scale
     digraph = graphviz.Digraph("network", engine="neato")
-    digraph.attr(splines="false", outputorder="edgesfirst", bgcolor="white")
-    digraph.attr("node", shape="circle", fixedsize="true", width="0.5", fontname="Helvetica",
-                 fontsize="9", style="filled", color="#444444")
+    digraph.attr(splines="false", outputorder="edgesfirst", bgcolor=colours["background"])
+    digraph.attr("node", shape="circle", fixedsize="true", width=f"{0.5 * scale:.3g}",
+                 fontname=style.font, fontsize=f"{style.font_size - 1:g}", style="filled",
+                 color=colours["border"], fontcolor=colours["text"],
+                 penwidth=style.width(1.0))
     digraph.attr("edge", arrowhead="none")
 
     def place(layer: int, row: int, count: int) -> str:
-        along = layer * _COLUMN_GAP
-        across = (tallest - count) * _ROW_GAP / 2 + row * _ROW_GAP
+        along = layer * column_gap
+        across = (tallest - count) * row_gap / 2 + row * row_gap
         x, y = (along, -across) if direction == "LR" else (across, -along)
         return f"{x:.3f},{y:.3f}!"
 
     def title(layer: int, text: str) -> None:
-        along, across = layer * _COLUMN_GAP, _ROW_GAP
-        x, y = (along, across) if direction == "LR" else (-_COLUMN_GAP, -along)
+        along, across = layer * column_gap, row_gap
+        x, y = (along, across) if direction == "LR" else (-column_gap, -along)
         digraph.node(f"title{layer}", label=html.escape(text), shape="plaintext",
-                     id=f"title{layer}",
-                     style="", width="1.6", pos=f"{x:.3f},{y:.3f}!", fontsize="10")
+                     id=f"title{layer}", style="", width=f"{1.6 * scale:.3g}",
+                     pos=f"{x:.3f},{y:.3f}!", fontsize=f"{style.font_size:g}")
 
     previous = [f"in{i}" for i in range(nin)]
     title(0, "inputs")
     for i, (key, name) in enumerate(zip(previous, inputs)):
-        digraph.node(key, label=html.escape(name), fillcolor="#e8e8e8", id=key,
-                     pos=place(0, i, nin))
+        digraph.node(key, label=html.escape(style.label(name)), fillcolor=colours["input"],
+                     id=key, pos=place(0, i, nin), tooltip=name)
     for index, (neurons, (weights, biases)) in enumerate(zip(layers, matrices)):
         last = index == len(layers) - 1
         keys = [f"l{index}n{j}" for j in range(len(neurons))]
         activation = str(getattr(neurons[0], "activation", "")) or "linear"
         title(index + 1, f"{'outputs' if last else f'hidden {index + 1}'} ({activation})")
         for j, key in enumerate(keys):
+            name = outputs[j] if last else _short(neurons[j])
             digraph.node(
-                key, label=html.escape(outputs[j] if last else _short(neurons[j])), id=key,
-                fillcolor="#fdf3d8" if last else "#ffffff", pos=place(index + 1, j, len(keys)),
-                tooltip=f"bias b = {format_number(biases[j], precision)}",
+                key, label=html.escape(style.label(name) if last else name), id=key,
+                fillcolor=colours["output" if last else "hidden"],
+                pos=place(index + 1, j, len(keys)),
+                tooltip=f"{name + ': ' if last else ''}bias b = "
+                f"{format_number(biases[j], precision)}",
             )
         for j, key in enumerate(keys):
             for i, source in enumerate(previous):
                 weight = float(weights[j, i])
+                negative = weight < 0
                 digraph.edge(
                     source, key, id=f"w{index}_{j}_{i}",
-                    color=POSITIVE if weight >= 0 else NEGATIVE,
-                    penwidth=f"{0.3 + 4.2 * abs(weight) / largest:.3f}",
+                    color=colours["negative" if negative else "positive"],
+                    penwidth=style.width(0.3 + 4.2 * abs(weight) / largest),
                     tooltip=f"w = {format_number(weight, precision)}",
+                    **({"style": "dashed"} if negative and style.dashes else {}),
                 )
         previous = keys
     return digraph

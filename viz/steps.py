@@ -38,6 +38,20 @@ __all__ = ["StepThrough", "step_through", "MAX_MESSAGES"]
 MAX_MESSAGES = 400
 
 
+# Characters that must not appear raw inside an inline <script>: "<" and ">" ("</script",
+# "<!--" and "<script" change how the HTML parser reads the element), "&" (for pages read
+# as XHTML) and U+2028/2029 (line terminators to older JavaScript parsers). JSON leaves
+# them only inside strings, where the \\uXXXX escape means the same character.
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                   "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _script_literal(value: object) -> str:
+    """``value`` as JSON that is safe to place inside an inline ``<script>`` element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(_SCRIPT_ESCAPES.get(character, character) for character in text)
+
+
 class StepThrough:
     """The backward pass of ``root`` as frames: the start plus one per message.
 
@@ -198,7 +212,7 @@ class StepThrough:
             blocks.append(
                 f'<div class="bpl-frame" data-frame="{index}"{hidden}>{inline}</div>'
             )
-        captions = json.dumps(self.captions, ensure_ascii=False).replace("</", "<\\/")
+        captions = _script_literal(self.captions)
         last = len(frames) - 1
         fragment = f"""<div class="bpl-steps" id="{container}" tabindex="0">
 <style>
@@ -222,7 +236,7 @@ class StepThrough:
 </div>
 <script>
 (function () {{
-  var root = document.getElementById({json.dumps(container)});
+  var root = document.getElementById({_script_literal(container)});
   var captions = {captions};
   var frames = root.querySelectorAll(".bpl-frame");
   var slider = root.querySelector(".bpl-slider");

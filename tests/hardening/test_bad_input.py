@@ -18,6 +18,7 @@ import sys
 import warnings
 import zipfile
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ class World:
 
     folder: Path
     model: nn.MLP
+    engine: str = "eager"
 
     def path(self, name: str) -> Path:
         return self.folder / name
@@ -54,7 +56,7 @@ class World:
         """``nn.fit`` on the world's model with valid defaults, overridden by the case."""
         arguments = {
             "loss": nn.cross_entropy, "optimizer": nn.SGD(self.model, lr=0.5), "epochs": 2,
-            "batch_size": 1, "progress": False, "seed": 0,
+            "batch_size": 1, "progress": False, "seed": 0, "engine": self.engine,
         }
         arguments.update(options)
         X = np.array([[0.5, -1.0], [1.0, 2.0], [-0.5, 0.25]]) if X is None else X
@@ -92,7 +94,24 @@ def _write_state_files(folder: Path, model: nn.Module) -> None:
     nan_state = {**model.state_dict(), "__nn_state_format__": np.array(1)}
     nan_state["layers.0.bias"] = np.array([0.0, NAN, 0.0])
     np.savez(folder / "nan_values.npz", **nan_state)
+    for name, version in FORMAT_VERSIONS.items():
+        np.savez(folder / f"version_{name}.npz",
+                 **{**model.state_dict(), "__nn_state_format__": np.array(version)})
+    for name, dtype, poison in WEIGHT_FILES:
+        state = {key: array.astype(dtype) for key, array in model.state_dict().items()}
+        if poison is not None:
+            state["layers.1.weight"][1, 2] = poison
+        np.savez(folder / f"weights_{name}.npz", __nn_state_format__=np.array(1), **state)
     (folder / "picture.svg").write_bytes(b"<svg>an earlier picture</svg>\n")
+
+
+# State files whose format entry is not the integer 1 that Module.save writes.
+FORMAT_VERSIONS = {"text": "1", "bytes": b"1", "float": 1.0, "fraction": 1.9, "bool": True,
+                   "inf": np.inf, "vector": [1], "complex": 1 + 0j, "zero": 0}
+# State files with weights of another dtype (name, dtype, a value planted in one weight).
+WEIGHT_FILES = [("longdouble_overflow", np.longdouble, np.longdouble("1e400")),
+                ("bool", np.bool_, None), ("complex", np.complex128, None),
+                ("text", np.str_, None), ("float16_inf", np.float16, np.inf)]
 
 
 @pytest.fixture
@@ -102,12 +121,26 @@ def world(tmp_path):
     return World(tmp_path, model)
 
 
+ENGINES = ["eager", "trace"]
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
     error: type[BaseException]
     fragment: str
     action: object  # World -> Any
+    engines: bool = False  # runs once per fit engine (the action calls World.fit)
+
+
+def fit_case(id, error, fragment, **options):
+    """``nn.fit`` on the world's model with ``options``, on every engine."""
+    return Case(id, error, fragment, lambda w: w.fit(**options), engines=True)
+
+
+def load_case(id, fragment, file_name):
+    """``Module.load`` of one of the world's damaged state files."""
+    return Case(id, ValueError, fragment, lambda w: w.model.load(w.path(file_name)))
 
 
 def formula_case(id, text, fragment, **point):
@@ -195,6 +228,75 @@ CASES = [
          lambda w: nn.SGD([1.0, 2.0], lr=0.1)),
     Case("lr-set-negative-later", ValueError, "lr must be in [0, inf); got -1",
          lambda w: setattr(nn.SGD(w.model, lr=0.1), "lr", -1)),
+    # -- the one boundary checker: numbers that are not finite reals -----------------------
+    Case("lr-huge-int", ValueError, "lr must be a finite number; got 10000000000",
+         lambda w: nn.SGD(w.model, lr=10**400)),
+    Case("lr-complex", TypeError, "lr must be a finite number; got (1+2j) (complex)",
+         lambda w: nn.SGD(w.model, lr=1 + 2j)),
+    Case("lr-numpy-complex", TypeError, "got np.complex128(0.1+0j) (complex128)",
+         lambda w: nn.Adam(w.model, lr=np.complex128(0.1))),
+    Case("lr-longdouble-overflow", ValueError, "got np.longdouble('1e+400') (beyond float64)",
+         lambda w: nn.SGD(w.model, lr=np.longdouble("1e400"))),
+    Case("lr-bool", TypeError, "lr must be a finite number; got True (bool)",
+         lambda w: nn.SGD(w.model, lr=True)),
+    Case("lr-inf", ValueError, "lr must be a finite number; got inf",
+         lambda w: nn.SGD(w.model, lr=math.inf)),
+    Case("lr-bytes", TypeError, "lr must be a finite number; got b'0.1' (bytes)",
+         lambda w: nn.SGD(w.model, lr=b"0.1")),
+    Case("lr-none", TypeError, "lr must be a finite number; got None",
+         lambda w: nn.SGD(w.model, lr=None)),
+    Case("lr-set-complex-later", TypeError, "lr must be a finite number; got 1j",
+         lambda w: setattr(nn.Adam(w.model), "lr", 1j)),
+    Case("momentum-nan", ValueError, "momentum must be a finite number; got nan",
+         lambda w: nn.SGD(w.model, lr=0.1, momentum=NAN)),
+    Case("weight-decay-negative", ValueError, "weight_decay must be in [0, inf); got -0.5",
+         lambda w: nn.SGD(w.model, lr=0.1, weight_decay=-0.5)),
+    Case("weight-decay-huge-int", ValueError, "Adam: weight_decay must be a finite number",
+         lambda w: nn.Adam(w.model, weight_decay=-(10**400))),
+    Case("nesterov-text", TypeError, "nesterov must be True or False; got 'yes'",
+         lambda w: nn.SGD(w.model, lr=0.1, momentum=0.9, nesterov="yes")),
+    Case("betas-text", ValueError, "betas must be a pair (betas[0], betas[1]); got 'ab'",
+         lambda w: nn.Adam(w.model, betas="ab")),
+    Case("betas-complex-element", TypeError, "betas[1] must be a finite number; got 0.999j",
+         lambda w: nn.Adam(w.model, betas=(0.9, 0.999j))),
+    Case("betas-one", ValueError, "betas[0] must be in [0, 1); got 1.0",
+         lambda w: nn.Adam(w.model, betas=(1.0, 0.999))),
+    Case("eps-longdouble-overflow", ValueError, "eps must be a finite number",
+         lambda w: nn.Adam(w.model, eps=np.longdouble("1e4000"))),
+    Case("step-decay-huge-step", ValueError, "step_size must be an int from 1 to",
+         lambda w: nn.StepDecay(nn.SGD(w.model, lr=0.1), step_size=10**400)),
+    Case("step-decay-nan-gamma", ValueError, "gamma must be a finite number; got nan",
+         lambda w: nn.StepDecay(nn.SGD(w.model, lr=0.1), step_size=2, gamma=NAN)),
+    Case("linear-decay-bool-steps", TypeError, "total_steps must be an int >= 1; got True",
+         lambda w: nn.LinearDecay(nn.SGD(w.model, lr=0.1), start=1.0, end=0.1,
+                                  total_steps=True)),
+    Case("l2-infinite-alpha", ValueError, "alpha must be a finite number; got inf",
+         lambda w: nn.l2(w.model, math.inf)),
+    Case("perceptron-complex-lr", TypeError, "Perceptron.fit: lr must be a finite number",
+         lambda w: nn.Perceptron(2).fit(np.ones((2, 2)), np.array([0, 1]), lr=1j)),
+    Case("perceptron-empty-data", ValueError, "Perceptron.fit: X is empty",
+         lambda w: nn.Perceptron(2).fit(np.zeros((0, 2)), np.zeros(0))),
+    Case("model-seed-negative", ValueError, "seed must be an int >= 0 or None; got -1",
+         lambda w: nn.MLP(2, [3], seed=-1)),
+    Case("model-width-huge", ValueError, "must be an int from 1 to",
+         lambda w: nn.MLP(2, [10**30])),
+    Case("highway-nan-gate-bias", ValueError, "Highway: gate_bias must be a finite number",
+         lambda w: nn.Highway(2, gate_bias=NAN)),
+    Case("encoding-flag-text", TypeError, "include_input must be True or False; got 'no'",
+         lambda w: nn.PositionalEncoding(2, include_input="no")),
+    Case("encoding-too-many-frequencies", ValueError,
+         "num_frequencies must be an int from 1 to 1023; got 1024",
+         lambda w: nn.PositionalEncoding(1024)),
+    Case("blobs-nan-spread", ValueError, "cluster_std must be a finite number; got nan",
+         lambda w: nn.make_blobs(10, cluster_std=NAN)),
+    Case("blobs-inf-centre", ValueError, "centers must be a count or a [k, d] list of finite",
+         lambda w: nn.make_blobs(10, centers=[[0.0, math.inf]])),
+    Case("circles-factor-one", ValueError, "factor must be in (0, 1); got 1.0",
+         lambda w: nn.make_circles(10, factor=1.0)),
+    Case("split-bool-size", TypeError, "test_size",
+         lambda w: nn.train_test_split(np.ones((4, 2)), np.arange(4), test_size=True)),
+    Case("batches-shuffle-text", TypeError, "shuffle must be True or False; got 'no'",
+         lambda w: list(nn.minibatches(np.ones((4, 2)), np.arange(4), 2, shuffle="no"))),
     # -- nn: losses ------------------------------------------------------------------------
     Case("batch-size-mismatch", ValueError, "2 outputs but 3 targets",
          lambda w: nn.cross_entropy([[1.0, 2.0], [3.0, 4.0]], [0, 1, 0])),
@@ -216,26 +318,73 @@ CASES = [
     # -- nn: fit (the model must not have moved) --------------------------------------------
     # Shuffled with seed 1 the NaN row comes second: checked mid-training, the first
     # batch would already have moved the model.
-    Case("fit-nan-in-a-late-row", ValueError, "X holds NaN or infinite values (row 2: [nan, 0.25])",
-         lambda w: w.fit(X=np.array([[0.5, -1.0], [1.0, 2.0], [NAN, 0.25]]), seed=1)),
-    Case("fit-nan-in-validation", ValueError, "fit validation: X holds NaN",
-         lambda w: w.fit(validation=(np.array([[NAN, 1.0]]), np.array([1])))),
-    Case("fit-rows-mismatch", ValueError, "X has 3 rows but y has shape (2,)",
-         lambda w: w.fit(y=np.array([0, 1]))),
-    Case("fit-label-outside-classes", ValueError, "label 2 is outside the classes 0..1",
-         lambda w: w.fit(y=np.array([0, 1, 2]))),
-    Case("fit-text-labels", ValueError, "labels must be numbers",
-         lambda w: w.fit(y=np.array(["a", "b", "c"]))),
-    Case("fit-zero-epochs", ValueError, "epochs must be an int >= 1; got 0",
-         lambda w: w.fit(epochs=0)),
-    Case("fit-zero-batch", ValueError, "batch_size must be an int >= 1; got 0",
-         lambda w: w.fit(batch_size=0)),
+    fit_case("fit-nan-in-a-late-row", ValueError,
+             "X holds NaN or infinite values (row 2: [nan, 0.25])",
+             X=np.array([[0.5, -1.0], [1.0, 2.0], [NAN, 0.25]]), seed=1),
+    fit_case("fit-nan-in-validation", ValueError, "fit validation: X holds NaN",
+             validation=(np.array([[NAN, 1.0]]), np.array([1]))),
+    fit_case("fit-rows-mismatch", ValueError, "X has 3 rows but y has shape (2,)",
+             y=np.array([0, 1])),
+    fit_case("fit-label-outside-classes", ValueError, "label 2 is outside the classes 0..1",
+             y=np.array([0, 1, 2])),
+    fit_case("fit-text-labels", ValueError, "labels must be numbers",
+             y=np.array(["a", "b", "c"])),
+    fit_case("fit-zero-epochs", ValueError, "epochs must be an int >= 1; got 0", epochs=0),
+    fit_case("fit-zero-batch", ValueError, "batch_size must be an int >= 1; got 0",
+             batch_size=0),
     Case("fit-unknown-engine", ValueError, "unknown engine 'turbo'",
          lambda w: w.fit(engine="turbo")),
-    Case("fit-optimizer-not-an-optimizer", TypeError, "optimizer must be an nn Optimizer",
-         lambda w: w.fit(optimizer="sgd")),
-    Case("fit-wrong-width", ValueError, "X has 3 features per sample but the model takes nin=2",
-         lambda w: w.fit(X=np.ones((3, 3)))),
+    fit_case("fit-optimizer-not-an-optimizer", TypeError, "optimizer must be an nn Optimizer",
+             optimizer="sgd"),
+    fit_case("fit-wrong-width", ValueError,
+             "X has 3 features per sample but the model takes nin=2", X=np.ones((3, 3))),
+    # -- fit: the data and settings both engines refuse alike, before any batch --------------
+    fit_case("fit-empty-data", ValueError, "fit: X is empty (shape (0, 2))",
+             X=np.zeros((0, 2)), y=np.zeros(0, dtype=int)),
+    fit_case("fit-no-features", ValueError, "fit: X is empty (shape (3, 0))", X=np.zeros((3, 0))),
+    fit_case("fit-one-dimensional-x", ValueError, "X must be 2-D [n_samples, n_features]; "
+             "got shape (3,)", X=np.array([0.5, 1.0, 2.0])),
+    fit_case("fit-inf-in-x", ValueError, "X holds NaN or infinite values (row 1: [inf, 2.0])",
+             X=np.array([[0.5, -1.0], [np.inf, 2.0], [-0.5, 0.25]])),
+    fit_case("fit-longdouble-overflow-in-x", ValueError, "X holds NaN or infinite values (row 0",
+             X=np.array([[np.longdouble("1e400"), 1.0], [1.0, 2.0], [0.0, 0.0]])),
+    fit_case("fit-complex-x", ValueError, "X must hold numbers; got dtype complex128",
+             X=np.ones((3, 2)) * (1 + 1j)),
+    fit_case("fit-object-x", ValueError, "X must hold numbers; got dtype object",
+             X=np.array([[1.0, "a"], [1.0, 2.0], [0.0, 0.0]], dtype=object)),
+    fit_case("fit-bool-labels", ValueError, "labels must be numbers; got dtype bool "
+             "(pass y.astype(int))", y=np.array([True, False, True])),
+    fit_case("fit-column-labels", ValueError, "labels must be 1-D, one per sample; "
+             "got shape (3, 1)", y=np.array([[0], [1], [1]])),
+    fit_case("fit-nan-label", ValueError, "label nan is outside the classes 0..1",
+             y=np.array([0.0, 1.0, NAN])),
+    fit_case("fit-negative-label", ValueError, "label -1 is outside the classes 0..1",
+             y=np.array([0, -1, 1])),
+    fit_case("fit-fractional-label", ValueError, "label 0.5 is outside the classes 0..1",
+             y=np.array([0.0, 0.5, 1.0])),
+    fit_case("fit-bce-label-two", ValueError, "label 2 is outside the allowed labels [0, 1]",
+             loss=nn.binary_cross_entropy_with_logits, y=np.array([0, 2, 1])),
+    fit_case("fit-hinge-label-zero", ValueError, "label 0 is outside the allowed labels [-1, 1]",
+             loss=nn.hinge_loss, y=np.array([0, 1, -1])),
+    fit_case("fit-mse-nan-target", ValueError, "mse_loss: targets hold NaN or infinite values",
+             loss=nn.mse_loss, y=np.array([[0.0, 1.0], [NAN, 1.0], [0.0, 0.0]])),
+    fit_case("fit-mse-too-many-columns", ValueError, "targets have 3 column(s) per sample but "
+             "the model has 2 outputs", loss=nn.mse_loss, y=np.zeros((3, 3))),
+    fit_case("fit-loss-not-callable", TypeError, "loss must be callable", loss="mse"),
+    fit_case("fit-empty-validation", ValueError, "fit validation: X is empty (shape (0, 2))",
+             validation=(np.zeros((0, 2)), np.zeros(0, dtype=int))),
+    fit_case("fit-epochs-huge", ValueError, "epochs must be an int from 1 to", epochs=10**400),
+    fit_case("fit-epochs-float", TypeError, "epochs must be an int >= 1; got 2.0 (float)",
+             epochs=2.0),
+    fit_case("fit-epochs-bool", TypeError, "epochs must be an int >= 1; got True (bool)",
+             epochs=True),
+    fit_case("fit-batch-size-numpy-float", TypeError, "batch_size must be an int >= 1; "
+             "got np.float64(2.0)", batch_size=np.float64(2.0)),
+    fit_case("fit-seed-negative", ValueError, "seed must be an int >= 0 or None; got -1",
+             seed=-1),
+    fit_case("fit-seed-text", TypeError, "seed must be an int or None; got '0'", seed="0"),
+    Case("fit-engine-not-a-name", ValueError, "unknown engine ['eager']",
+         lambda w: w.fit(engine=["eager"])),
     # -- nn: state, in memory and in files --------------------------------------------------
     Case("state-wrong-shape", ValueError, "key 'layers.0.weight': expected shape (3, 2)",
          lambda w: w.model.load_state_dict(
@@ -269,6 +418,38 @@ CASES = [
          lambda w: w.model.load(w.path("future.npz"))),
     Case("file-nan-values", ValueError, "holds NaN",
          lambda w: w.model.load(w.path("nan_values.npz"))),
+    load_case("file-version-text", "unsupported state format array('1'", "version_text.npz"),
+    load_case("file-version-bytes", "unsupported state format array(b'1'",
+              "version_bytes.npz"),
+    load_case("file-version-float", "unsupported state format array(1.)",
+              "version_float.npz"),
+    load_case("file-version-fraction", "unsupported state format array(1.9)",
+              "version_fraction.npz"),
+    load_case("file-version-bool", "unsupported state format array(True)", "version_bool.npz"),
+    load_case("file-version-inf", "unsupported state format array(inf)", "version_inf.npz"),
+    load_case("file-version-vector", "unsupported state format array([1])",
+              "version_vector.npz"),
+    load_case("file-version-complex", "unsupported state format array(1.+0.j)",
+              "version_complex.npz"),
+    load_case("file-version-zero", "unsupported state format 0 (this version reads 1)",
+              "version_zero.npz"),
+    load_case("file-longdouble-overflow", "key 'layers.1.weight': holds NaN or infinite values "
+              "(a value beyond float64 at index (1, 2): np.longdouble('1e+400'))",
+              "weights_longdouble_overflow.npz"),
+    load_case("file-float16-inf", "(an infinite value at index (1, 2)",
+              "weights_float16_inf.npz"),
+    load_case("file-bool-weights", "expected real numbers, got an array of dtype bool",
+              "weights_bool.npz"),
+    load_case("file-complex-weights", "expected real numbers, got an array of dtype complex128",
+              "weights_complex.npz"),
+    load_case("file-text-weights", "expected real numbers, got an array of dtype <U",
+              "weights_text.npz"),
+    Case("state-longdouble-overflow", ValueError, "a value beyond float64 at index (0,)",
+         lambda w: w.model.load_state_dict(
+             {**w.model.state_dict(), "layers.1.bias": np.array([np.longdouble("1e4000"), 0.0])})),
+    Case("state-huge-int-weights", ValueError, "expected real numbers, got an array of dtype "
+         "object", lambda w: w.model.load_state_dict(
+             {**w.model.state_dict(), "layers.1.bias": np.array([10**400, 0])})),
     Case("file-missing", FileNotFoundError, "nowhere.npz",
          lambda w: w.model.load(w.path("nowhere.npz"))),
     # -- viz -------------------------------------------------------------------------------
@@ -358,14 +539,24 @@ def snapshot(world: World) -> tuple[dict, dict]:
     return state, files
 
 
+# Every case once; each fit case once per engine.
+RUNS = [(case, engine) for case in CASES for engine in (ENGINES if case.engines else ["eager"])]
+
+
+def run_id(case: Case, engine: str) -> str:
+    return f"{case.id}-{engine}" if case.engines else case.id
+
+
 def test_the_table_is_large_and_its_ids_unique():
     ids = [case.id for case in CASES]
-    assert len(ids) >= 40 and len(set(ids)) == len(ids)
+    assert len(ids) >= 150 and len(set(ids)) == len(ids)
     assert sum(case.error is CliExit for case in CASES) >= 10
+    assert sum(case.engines for case in CASES) >= 30
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(case, world):
+@pytest.mark.parametrize(("case", "engine"), RUNS, ids=[run_id(*run) for run in RUNS])
+def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(case, engine, world):
+    world.engine = engine
     before = snapshot(world)
     with pytest.raises(case.error) as info:
         case.action(world)
@@ -376,6 +567,18 @@ def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(case, wor
         assert message.startswith("python -m viz: error: ") and message.count("\n") == 1
     assert snapshot(world) == before, "the model or a file changed"
     assert all(math.isfinite(p.data) for p in world.model.parameters())
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.engines],
+                         ids=[case.id for case in CASES if case.engines])
+def test_both_engines_refuse_the_same_input_with_the_same_words(case, world):
+    messages = {}
+    for engine in ENGINES:
+        world.engine = engine
+        with pytest.raises(case.error) as info:
+            case.action(world)
+        messages[engine] = str(info.value)
+    assert messages["eager"] == messages["trace"]
 
 
 # Python itself warns about some texts while parsing them ("1if" is an invalid decimal
@@ -443,3 +646,66 @@ def test_a_state_file_that_unpacks_far_beyond_its_arrays_is_refused_unread(
     assert sum(unpacked) < 1_000_000  # refused from the zip directory, not by unpacking
     assert {k: v.tobytes() for k, v in model.state_dict().items()} == state
     assert path.read_bytes() == before
+
+
+# -- what the boundary accepts, with the exact answer ----------------------------------------
+# Numbers of every real type within range are taken at their exact float value.
+ACCEPTED = [
+    ("lr-fraction", lambda w: nn.SGD(w.model, lr=Fraction(1, 8)).lr, 0.125),
+    ("lr-numpy-float32", lambda w: nn.SGD(w.model, lr=np.float32(0.5)).lr, 0.5),
+    ("lr-numpy-int", lambda w: nn.SGD(w.model, lr=np.int64(2)).lr, 2.0),
+    ("lr-longdouble-in-range", lambda w: nn.SGD(w.model, lr=np.longdouble("0.25")).lr, 0.25),
+    ("lr-big-int-in-range", lambda w: nn.SGD(w.model, lr=2**1000).lr, float(2**1000)),
+    ("betas-as-list", lambda w: nn.Adam(w.model, betas=[0.5, 0.75]).betas, (0.5, 0.75)),
+    ("nesterov-numpy-bool", lambda w: nn.SGD(w.model, lr=0.1, momentum=0.5,
+                                             nesterov=np.bool_(True)).nesterov, True),
+    ("epochs-numpy-int", lambda w: w.fit(epochs=np.int64(3)).epochs, 3),
+    ("weights-from-int-file", lambda w: _load_state(w, np.int64, 3), 3.0),
+    ("weights-from-uint64-file", lambda w: _load_state(w, np.uint64, 2**53), 2.0**53),
+    ("weights-from-float16-file", lambda w: _load_state(w, np.float16, 0.5), 0.5),
+    ("format-version-int32", lambda w: _load_version(w, np.int32(1)), 1),
+    ("format-version-uint8", lambda w: _load_version(w, np.uint8(1)), 1),
+]
+
+
+def _load_state(world: World, dtype, number) -> float:
+    """Save every weight as ``number`` of ``dtype``, load it, return the one value read."""
+    state = {key: np.full(array.shape, number, dtype=dtype)
+             for key, array in world.model.state_dict().items()}
+    np.savez(world.path("typed.npz"), __nn_state_format__=np.array(1), **state)
+    values = {p.data for p in world.model.load(world.path("typed.npz")).parameters()}
+    assert len(values) == 1
+    return values.pop()
+
+
+def _load_version(world: World, version) -> int:
+    state = world.model.state_dict()
+    np.savez(world.path("typed.npz"), __nn_state_format__=np.array(version), **state)
+    world.model.load(world.path("typed.npz"))
+    assert {k: v.tobytes() for k, v in world.model.state_dict().items()} == {
+        k: v.tobytes() for k, v in state.items()}
+    return int(np.load(world.path("typed.npz"))["__nn_state_format__"])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("name", "action", "expected"), ACCEPTED,
+                         ids=[case[0] for case in ACCEPTED])
+def test_numbers_in_range_are_taken_at_their_exact_value(name, action, expected, engine, world):
+    world.engine = engine
+    answer = action(world)
+    assert answer == expected and type(answer) is type(expected)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_labels_as_floats_or_bool_features_train_as_their_int_equivalents(engine, world):
+    base = nn.MLP(2, [3, 2], activation="tanh", seed=0)
+    runs = []
+    for X, y in [(np.array([[1, 0], [0, 1], [1, 1]]), np.array([0, 1, 1])),
+                 (np.array([[True, False], [False, True], [True, True]]),
+                  np.array([0.0, 1.0, 1.0]))]:
+        world.model = nn.MLP(2, [3, 2], activation="tanh", seed=0)
+        world.engine = engine
+        runs.append((world.fit(X=X, y=y).loss, world.model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(runs[0][1][k], runs[1][1][k]) for k in base.state_dict())
+    assert not np.array_equal(runs[0][1]["layers.0.weight"], base.state_dict()["layers.0.weight"])

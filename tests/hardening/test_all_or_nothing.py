@@ -1,0 +1,145 @@
+"""All or nothing: a backward pass or an optimiser step that fails changes nothing.
+
+A backward that stops on a bad message (``detect_anomaly``), on a bad seed or while
+adding the new deltas to the old ``.grad`` values leaves every node's ``grad`` as it
+was; an optimiser step that would make a parameter NaN or infinite leaves every
+parameter, and the optimiser's own state, as they were. Run on both node stores by
+``make test``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import nn
+from autograd_core import AnomalyError, DomainError, Value, detect_anomaly, topological_order
+
+
+def _grads(root: Value) -> list:
+    """Every node's grad, Values read as (their data,), in the graph's order."""
+    return [(node.grad.data,) if isinstance(node.grad, Value) else node.grad
+            for node in topological_order(root)]
+
+
+def _graph_with_grads():
+    """A small graph whose leaves and interior nodes all hold non-zero grads already."""
+    a, b, x = Value(2.0, "a"), Value(-1.0, "b"), Value(0.0, "x")
+    y = (a * b + x.sqrt() * a).tanh() + b * b
+    y.label = "y"
+    for index, node in enumerate(topological_order(y)):
+        node.grad = 0.25 * (index + 1)
+    return y
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_backward_stopped_by_a_non_finite_message_writes_no_grad(create_graph):
+    y = _graph_with_grads()
+    before = _grads(y)
+    # sqrt's derivative at 0 is inf: refused as a message, or (recomputed as Values for
+    # create_graph) by the rule itself; either way before any grad is written.
+    with pytest.raises((AnomalyError, DomainError)), detect_anomaly():
+        y.backward(create_graph=create_graph)
+    assert _grads(y) == before
+
+
+@pytest.mark.parametrize("seed", [math.nan, "1", 1j, None])
+def test_a_backward_with_a_bad_seed_writes_no_grad(seed):
+    y = _graph_with_grads()
+    before = _grads(y)
+    with pytest.raises((TypeError, ValueError)):
+        y.backward(seed)
+    assert _grads(y) == before
+
+
+def test_a_backward_that_fails_while_adding_to_old_grads_writes_no_grad():
+    # The messages are all finite; adding the leaf's new delta to its old Value grad
+    # overflows, which detect_anomaly refuses. The root and the interior nodes, reached
+    # first, must not have been given their new deltas either.
+    a, b = Value(1.0, "a"), Value(1.0, "b")
+    a.grad, b.grad = Value(1.0), Value(1e308)
+    y = a * 1.5 + b * 1.5
+    before = _grads(y)
+    with pytest.raises(AnomalyError, match="produced inf"), detect_anomaly():
+        y.backward(1e308, create_graph=True)
+    assert _grads(y) == before
+    y.backward(1.0, create_graph=True)  # the same graph still works afterwards
+    assert (a.grad.data, b.grad.data) == (2.5, 1e308 + 1.5)
+
+
+def test_the_same_backward_succeeds_afterwards_with_the_same_numbers():
+    y, fresh = _graph_with_grads(), _graph_with_grads()
+    with pytest.raises(AnomalyError), detect_anomaly():
+        y.backward()
+    # x = 0 under sqrt: the float path gives inf to x without anomaly mode, the same
+    # on both graphs.
+    y.backward()
+    fresh.backward()
+    assert _grads(y) == _grads(fresh)
+
+
+# -- optimisers ------------------------------------------------------------------------------
+
+def _model_with_grads(huge: float):
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    for index, param in enumerate(model.parameters()):
+        param.grad = 0.5 - 0.1 * index
+    model.parameters()[-1].grad = huge  # only the last parameter overflows
+    return model
+
+
+def _state(optimizer):
+    return {key: (list(value) if isinstance(value, list) else value)
+            for key, value in vars(optimizer).items() if key != "params"}
+
+
+OPTIMISERS = {
+    "sgd": lambda m: nn.SGD(m, lr=1e300),
+    "sgd-momentum": lambda m: nn.SGD(m, lr=1e300, momentum=0.9),
+    "sgd-nesterov-decay": lambda m: nn.SGD(m, lr=1e300, momentum=0.9, nesterov=True,
+                                           weight_decay=0.1),
+    "adam": lambda m: nn.Adam(m, lr=1e300, eps=1e-300),
+    "adamw": lambda m: nn.Adam(m, lr=1e300, eps=1e-300, weight_decay=0.5),
+}
+
+
+@pytest.mark.parametrize("make", OPTIMISERS.values(), ids=list(OPTIMISERS))
+def test_an_optimiser_step_that_would_overflow_changes_no_parameter(make):
+    model = _model_with_grads(huge=1e300)
+    optimizer = make(model)
+    optimizer.lr = 0.01
+    optimizer.step()  # one good step first, so the moments and buffers hold something
+    for index, param in enumerate(model.parameters()):
+        param.grad = 0.5 - 0.1 * index
+    model.parameters()[-1].grad = 1e300
+    optimizer.lr = 1e300
+    params = [p.data for p in model.parameters()]
+    state = _state(optimizer)
+    with pytest.raises(ValueError, match="no parameter was changed"):
+        optimizer.step()
+    assert [p.data for p in model.parameters()] == params
+    assert _state(optimizer) == state
+    # The optimiser carries on from where it was: the same step as an untouched twin.
+    twin_model = _model_with_grads(huge=1e300)
+    twin = make(twin_model)
+    twin.lr = 0.01
+    twin.step()
+    for m in (model, twin_model):
+        for index, param in enumerate(m.parameters()):
+            param.grad = 0.5 - 0.1 * index
+    optimizer.lr = twin.lr = 0.01
+    optimizer.step()
+    twin.step()
+    assert [p.data for p in model.parameters()] == [p.data for p in twin_model.parameters()]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_an_optimiser_step_with_a_non_finite_gradient_changes_no_parameter(bad):
+    model = _model_with_grads(huge=bad)
+    optimizer = nn.Adam(model, lr=0.1)
+    params = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match="non-finite gradient"):
+        optimizer.step()
+    assert [p.data for p in model.parameters()] == params
+    assert optimizer.steps == 0 and optimizer.first_moments == [0.0] * len(params)
