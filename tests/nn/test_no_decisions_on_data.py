@@ -26,6 +26,8 @@ ALLOWED = {
     ("optim", "Optimizer._gradients"): "reads a gradient that is itself a Value (left by "
     "backward(create_graph=True)) as the number an update uses; updates are not "
     "differentiated",
+    ("optim", "Optimizer._commit"): "names a parameter's current value in the error of a "
+    "refused step; no graph is built",
     ("optim", "SGD.step"): "weight decay reads p.data for the update p -= lr * g, which "
     "happens outside any graph",
     ("optim", "Adam.step"): "the decoupled weight decay of the update, outside any graph",
