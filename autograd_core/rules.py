@@ -296,6 +296,7 @@ def _log_array(x: np.ndarray) -> np.ndarray:
 
 _log = _unary(_log_float, _log_array, "log")
 
+
 def _powv_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     _refuse(np.asarray(x) <= 0.0, x, "pow: the base must be positive when the exponent is a "
                                      "Value (got base {value!r})")
@@ -569,9 +570,6 @@ def _apply_value(name: str, *inputs: Any) -> Any:
     from .engine import apply_op  # the engine imports this module first
 
     return apply_op(name, *inputs)
-
-
-_exp = _unary(_exp_float, np.exp, "exp")
 
 
 def _logsumexp_forward(*xs: float) -> float:
