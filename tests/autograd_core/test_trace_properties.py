@@ -18,9 +18,11 @@ margins are seven orders of magnitude above the double-precision rounding they c
 and many orders below any real disagreement (a frozen branch, a frozen shift or a NaN
 differ by O(1) of the scale).
 
-Where a sample lies within that floor of a kink (relu at 0, a max tie, the clamp of
-bce), rounding may put eager and replay on different sides of it: there the values
-must still agree, the gradients are not compared.
+Gradients are compared at every point, also within that floor of a kink (relu at 0,
+a max tie, the clamp of bce), where rounding could in principle put eager and replay
+on different sides of it: both apply the same conventions to the same inputs, and in
+the drawn examples (about a tenth of them have such a point, as the Hypothesis
+statistics show) they never do.
 """
 
 import math
@@ -116,11 +118,10 @@ def check_replay(build, example, points, num_params):
         replayed_value, replayed_grads = traced.value_and_grad([point], reduction="sum")
         assert traced.forward([point])[0, 0] == replayed_value
         agree(replayed_value, value, scale, ("value", point))
+        for index, (r, e) in enumerate(zip(replayed_grads.tolist(), grads)):
+            agree(r, e, scale, ("gradient", index, point))
         if kinked:
-            event("a point within rounding of a kink: values compared, not gradients")
-        else:
-            for index, (r, e) in enumerate(zip(replayed_grads.tolist(), grads)):
-                agree(r, e, scale, ("gradient", index, point))
+            event("a point within rounding of a kink (gradients compared all the same)")
         event("a point where the replay equals eager")
         outcomes["equal"] += 1
     return outcomes
