@@ -198,8 +198,11 @@ class ApiPackage(SphinxDirective):
 # -- the rules page -------------------------------------------------------------
 
 # Example inputs: positive and distinct, inside every domain (log, sqrt, x ** y, x / y)
-# and away from every kink. Constants (attrs) by parameter name; others get 2.0.
+# and away from every kink; a rule whose domain they leave (a probability in [0, 1])
+# takes the first of the others that fits. Constants (attrs) by parameter name;
+# others get 2.0.
 EXAMPLE_INPUTS = (1.5, 0.5, 2.0)
+OTHER_EXAMPLE_INPUTS = ((0.75, 1.0, 0.25),)
 EXAMPLE_ATTRS = {"exponent": 3.0, "slope": 0.1}
 DEFAULT_ATTR = 2.0
 
@@ -213,10 +216,17 @@ def rule_example(rule):
         names = ["x", "y", "z"][:count] if count <= 3 else [f"x{i}" for i in range(count)]
     else:
         names = [f"x{i + 1}" for i in range(count)]
-    inputs = [Value(EXAMPLE_INPUTS[i % len(EXAMPLE_INPUTS)], name) for i, name in
-              enumerate(names)]
     attrs = tuple(EXAMPLE_ATTRS.get(p, DEFAULT_ATTR) for p in _attr_names(rule, count))
-    output = apply_op(rule.name, *inputs, attrs=attrs)
+    for candidates in (EXAMPLE_INPUTS, *OTHER_EXAMPLE_INPUTS):
+        inputs = [Value(candidates[i % len(candidates)], name) for i, name in
+                  enumerate(names)]
+        try:
+            output = apply_op(rule.name, *inputs, attrs=attrs)
+        except ValueError:  # outside the rule's domain: try the next inputs
+            continue
+        break
+    else:
+        raise ValueError(f"no example inputs inside the domain of rule {rule.name!r}")
     output.label = "out"
     output.backward()
     return inputs, attrs, output
