@@ -68,7 +68,7 @@ from .engine import (
     topological_order,
 )
 from .gradcheck import GradcheckError, RuleCheckReport, check_rules, gradcheck, numerical_grad
-from .rules import RULES, DomainError, Rule
+from .rules import RULES, DomainError, Rule, register, replace_rule
 
 __all__ = [
     "CORE",
@@ -92,6 +92,8 @@ __all__ = [
     "RuleCheckReport",
     "RULES",
     "Rule",
+    "register",
+    "replace_rule",
     "DomainError",
 ]
 

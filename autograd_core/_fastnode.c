@@ -6,13 +6,15 @@
  *     inline and its value as the forward's own float (no tuples, no float per grad
  *     or derivative), and it is kept out of the cyclic garbage collector's walks
  *     (see track_reachable);
- *   - the operators call the rule table's own forward and local functions (this file
- *     knows no op's maths: rules.py stays the one place for derivatives);
+ *   - its fast paths are RuleOp objects, made by engine.py from the rule table when
+ *     it binds a rule, that call the rule's own forward and local functions: this
+ *     file knows no op, no op name and no derivative (rules.py is the one place);
  *   - backward() runs the same traversal and the same additions, in the same order,
  *     as the pure-Python engine, so both give bit-for-bit the same gradients.
  *
  * engine.py subclasses Node as Value and registers, through bind(), the Value class,
- * its number-lifting function, its no_grad/detect_anomaly path and the hot rules.
+ * its number-lifting function and its no_grad/detect_anomaly path; the methods and
+ * operators of Value are RuleOps that stores.py sets on it from the table.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -43,26 +45,6 @@ static PyTypeObject NodeType;
 /* -------------------------------------------------------------------------
  * What engine.py registers (bind) */
 
-enum {
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_NEG, OP_ABS, OP_EXP, OP_LOG, OP_SQRT,
-    OP_TANH, OP_SIGMOID, OP_RELU, OP_SIN, OP_COS, OP_SOFTPLUS, N_HOT
-};
-
-static const char *const hot_names[N_HOT] = {
-    "add", "sub", "mul", "div", "neg", "abs", "exp", "log", "sqrt",
-    "tanh", "sigmoid", "relu", "sin", "cos", "softplus",
-};
-
-typedef struct {
-    PyObject *rule;    /* the Rule, passed back to engine.py's mode path */
-    PyObject *name;    /* recorded as the node's op */
-    PyObject *forward; /* forward(*inputs) on floats */
-    PyObject *local;   /* local(*inputs, out) -> tuple of local derivatives */
-    int shared;        /* constant local derivatives, computed once (add, sub, neg) */
-    double shared_locals[2];
-} HotRule;
-
-static HotRule hot[N_HOT];
 static PyTypeObject *value_type; /* engine.Value: the class every node is made as */
 static PyObject *lift_fn;        /* engine._lift: numbers to leaves, clear TypeErrors */
 static PyObject *in_mode_fn;     /* engine._node_in_mode(rule, out, parents, attrs) */
@@ -70,6 +52,8 @@ static PyObject *empty_str;
 static PyObject *empty_tuple;
 static PyObject *zero;
 static long special_modes;       /* mirrors engine._special_modes */
+/* Each backward traversal takes two marks: epoch (visited, no message received yet)
+ * and epoch + 1 (has received one); traversal_epoch steps by 2. */
 static uint64_t traversal_epoch;
 
 #define IS_NODE(o) PyObject_TypeCheck((o), &NodeType)
@@ -215,18 +199,35 @@ check_bound(void)
     return 0;
 }
 
-/* Apply hot rule k to n (1 or 2) nodes: forward, local derivatives, record. */
+/* -------------------------------------------------------------------------
+ * RuleOp: one rule bound as a Value method or operator (made by stores.py) */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *rule;    /* the Rule, passed back to engine.py's mode path */
+    PyObject *name;    /* recorded as the node's op */
+    PyObject *forward; /* forward(*inputs) on floats */
+    PyObject *local;   /* local(*inputs, out) -> tuple of local derivatives */
+    PyObject *doc;
+    PyObject *method;  /* the attribute name it is bound as */
+    Py_ssize_t arity;  /* 1 or 2 */
+    int reflected;     /* other op self: the operands are swapped */
+    int shared;        /* constant local derivatives, computed once (add, sub, neg) */
+    double shared_locals[2];
+} RuleOpObject;
+
+static PyTypeObject RuleOpType;
+
+/* Apply a bound rule to n (its arity) nodes: forward, local derivatives, record. */
 static PyObject *
-apply_hot(int k, Py_ssize_t n, PyObject *const *nodes)
+apply_rule(RuleOpObject *rule, Py_ssize_t n, PyObject *const *nodes)
 {
-    HotRule *rule = &hot[k];
     PyObject *args[3];
     PyObject *out = NULL, *result = NULL;
     double locals[2];
     Py_ssize_t i;
 
-    if (check_bound())
-        return NULL;
     for (i = 0; i < n; i++) {
         args[i] = NODE(nodes[i])->data; /* borrowed: the nodes hold them */
         if (args[i] == NULL) {
@@ -270,49 +271,177 @@ done:
     return result;
 }
 
+/* x.method() / op(x) for one input; x.method(y) / x op y (or y op x, reflected) for two. */
 static PyObject *
-apply_binary(int k, PyObject *a, PyObject *b)
+ruleop_vectorcall(RuleOpObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    PyObject *nodes[2];
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (check_bound())
         return NULL;
-    nodes[0] = lift(a);
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_Format(PyExc_TypeError, "%U() takes no keyword arguments", self->method);
+        return NULL;
+    }
+    if (nargs != self->arity || !IS_NODE(args[0])) {
+        PyErr_Format(PyExc_TypeError, "%U() applies rule %R to a Value%s", self->method,
+                     self->name, self->arity == 2 ? " and one operand" : "");
+        return NULL;
+    }
+    if (self->arity == 1)
+        return apply_rule(self, 1, args);
+    PyObject *nodes[2];
+    PyObject *first = self->reflected ? args[1] : args[0];
+    PyObject *second = self->reflected ? args[0] : args[1];
+    nodes[0] = lift(first);
     if (nodes[0] == NULL)
         return NULL;
-    nodes[1] = lift(b);
+    nodes[1] = lift(second);
     if (nodes[1] == NULL) {
         Py_DECREF(nodes[0]);
         return NULL;
     }
-    PyObject *result = apply_hot(k, 2, nodes);
+    PyObject *result = apply_rule(self, 2, nodes);
     Py_DECREF(nodes[0]);
     Py_DECREF(nodes[1]);
     return result;
 }
 
-static PyObject *node_add(PyObject *a, PyObject *b) { return apply_binary(OP_ADD, a, b); }
-static PyObject *node_sub(PyObject *a, PyObject *b) { return apply_binary(OP_SUB, a, b); }
-static PyObject *node_mul(PyObject *a, PyObject *b) { return apply_binary(OP_MUL, a, b); }
-static PyObject *node_div(PyObject *a, PyObject *b) { return apply_binary(OP_DIV, a, b); }
-static PyObject *node_neg(PyObject *x) { return apply_hot(OP_NEG, 1, &x); }
-static PyObject *node_absolute(PyObject *x) { return apply_hot(OP_ABS, 1, &x); }
-
-#define UNARY_METHOD(fname, K)                                         \
-    static PyObject *fname(PyObject *self, PyObject *Py_UNUSED(ignored)) \
-    {                                                                  \
-        return apply_hot(K, 1, &self);                                 \
+static PyObject *
+ruleop_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    /* RuleOp(rule, name, method, arity, forward, local, shared_locals_or_None,
+     *        reflected, doc) */
+    PyObject *rule, *name, *method, *forward, *local, *shared, *doc;
+    Py_ssize_t arity;
+    int reflected;
+    static char *keywords[] = {"rule", "name", "method", "arity", "forward", "local",
+                               "shared", "reflected", "doc", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUUnOOOpU:RuleOp", keywords, &rule, &name,
+                                     &method, &arity, &forward, &local, &shared, &reflected,
+                                     &doc))
+        return NULL;
+    if (arity != 1 && arity != 2) {
+        PyErr_Format(PyExc_ValueError, "RuleOp: arity must be 1 or 2; got %zd", arity);
+        return NULL;
     }
+    if (!PyCallable_Check(forward) || !PyCallable_Check(local)) {
+        PyErr_SetString(PyExc_TypeError, "RuleOp: forward and local must be callable");
+        return NULL;
+    }
+    if (reflected && arity != 2) {
+        PyErr_SetString(PyExc_ValueError, "RuleOp: only a two-input rule can be reflected");
+        return NULL;
+    }
+    RuleOpObject *self = (RuleOpObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = (vectorcallfunc)ruleop_vectorcall;
+    self->arity = arity;
+    self->reflected = reflected;
+    self->shared = shared != Py_None;
+    if (self->shared && read_locals(shared, arity, self->shared_locals, name)) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->rule = Py_NewRef(rule);
+    self->name = Py_NewRef(name);
+    PyUnicode_InternInPlace(&self->name);
+    self->method = Py_NewRef(method);
+    self->forward = Py_NewRef(forward);
+    self->local = Py_NewRef(local);
+    self->doc = Py_NewRef(doc);
+    return (PyObject *)self;
+}
 
-UNARY_METHOD(node_exp, OP_EXP)
-UNARY_METHOD(node_log, OP_LOG)
-UNARY_METHOD(node_sqrt, OP_SQRT)
-UNARY_METHOD(node_tanh, OP_TANH)
-UNARY_METHOD(node_sigmoid, OP_SIGMOID)
-UNARY_METHOD(node_relu, OP_RELU)
-UNARY_METHOD(node_abs, OP_ABS)
-UNARY_METHOD(node_sin, OP_SIN)
-UNARY_METHOD(node_cos, OP_COS)
-UNARY_METHOD(node_softplus, OP_SOFTPLUS)
+static int
+ruleop_traverse(RuleOpObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->rule);
+    Py_VISIT(self->forward);
+    Py_VISIT(self->local);
+    return 0;
+}
+
+static int
+ruleop_clear(RuleOpObject *self)
+{
+    Py_CLEAR(self->rule);
+    Py_CLEAR(self->forward);
+    Py_CLEAR(self->local);
+    return 0;
+}
+
+static void
+ruleop_dealloc(RuleOpObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    ruleop_clear(self);
+    Py_CLEAR(self->name);
+    Py_CLEAR(self->method);
+    Py_CLEAR(self->doc);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Bound to an instance, a RuleOp is a method (x.tanh); the interpreter calls it
+ * unbound with the instance first, without making the method object. */
+static PyObject *
+ruleop_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+static PyObject *
+ruleop_repr(RuleOpObject *self)
+{
+    return PyUnicode_FromFormat("<rule %R as Value.%U>", self->name, self->method);
+}
+
+/* Pickled and copied by name: getattr(Value, method) (the rule bound now). */
+static PyObject *
+ruleop_reduce(RuleOpObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (check_bound())
+        return NULL;
+    PyObject *getattr_fn = PyDict_GetItemString(PyEval_GetBuiltins(), "getattr");
+    if (getattr_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "RuleOp: no builtin getattr");
+        return NULL;
+    }
+    return Py_BuildValue("O(OO)", getattr_fn, (PyObject *)value_type, self->method);
+}
+
+static PyMethodDef ruleop_methods[] = {
+    {"__reduce__", (PyCFunction)ruleop_reduce, METH_NOARGS, NULL},
+    {NULL},
+};
+
+static PyMemberDef ruleop_members[] = {
+    {"rule", T_OBJECT, offsetof(RuleOpObject, rule), READONLY, "The Rule it applies."},
+    {"__name__", T_OBJECT, offsetof(RuleOpObject, method), READONLY, NULL},
+    {"__doc__", T_OBJECT, offsetof(RuleOpObject, doc), READONLY, NULL},
+    {NULL},
+};
+
+static PyTypeObject RuleOpType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "autograd_core._fastnode.RuleOp",
+    .tp_doc = "A rule of the table bound as a Value method or operator.",
+    .tp_basicsize = sizeof(RuleOpObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+                | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_new = ruleop_new,
+    .tp_dealloc = (destructor)ruleop_dealloc,
+    .tp_traverse = (traverseproc)ruleop_traverse,
+    .tp_clear = (inquiry)ruleop_clear,
+    .tp_vectorcall_offset = offsetof(RuleOpObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_descr_get = ruleop_get,
+    .tp_repr = (reprfunc)ruleop_repr,
+    .tp_members = ruleop_members,
+    .tp_methods = ruleop_methods,
+};
 
 /* -------------------------------------------------------------------------
  * The node type */
@@ -554,30 +683,6 @@ static PyGetSetDef node_getset[] = {
     {NULL},
 };
 
-static PyMethodDef node_methods[] = {
-    {"exp", node_exp, METH_NOARGS, "e ** self; overflows to inf rather than raising."},
-    {"log", node_log, METH_NOARGS, "Natural logarithm; ``ValueError`` for inputs <= 0."},
-    {"sqrt", node_sqrt, METH_NOARGS, "Square root; ``ValueError`` for negative inputs."},
-    {"tanh", node_tanh, METH_NOARGS, "Hyperbolic tangent."},
-    {"sigmoid", node_sigmoid, METH_NOARGS,
-     "Logistic sigmoid 1 / (1 + e^-x), stable in both tails."},
-    {"relu", node_relu, METH_NOARGS, "max(x, 0); its derivative at 0 is taken to be 0."},
-    {"abs", node_abs, METH_NOARGS, "|x|; its derivative at 0 is taken to be 0."},
-    {"sin", node_sin, METH_NOARGS, "Sine."},
-    {"cos", node_cos, METH_NOARGS, "Cosine."},
-    {"softplus", node_softplus, METH_NOARGS, "log(1 + e^x), stable in both tails."},
-    {NULL},
-};
-
-static PyNumberMethods node_as_number = {
-    .nb_add = node_add,
-    .nb_subtract = node_sub,
-    .nb_multiply = node_mul,
-    .nb_true_divide = node_div,
-    .nb_negative = node_neg,
-    .nb_absolute = node_absolute,
-};
-
 static PyTypeObject NodeType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "autograd_core._fastnode.Node",
@@ -591,8 +696,6 @@ static PyTypeObject NodeType = {
     .tp_clear = (inquiry)node_clear,
     .tp_members = node_members,
     .tp_getset = node_getset,
-    .tp_methods = node_methods,
-    .tp_as_number = &node_as_number,
 };
 
 /* -------------------------------------------------------------------------
@@ -664,7 +767,8 @@ add_to_object_grad(NodeObject *node, double contribution)
 static PyObject *
 fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* backward(root, seed): the hot path of Value.backward, same order as engine.py */
+    /* backward(root, seed): Value.backward's float path, the mirror of engine.py's
+     * _backpropagate: the same nodes, messages and additions in the same order. */
     if (nargs != 2 || !IS_NODE(args[0]) || !PyFloat_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "backward(root: Value, seed: float)");
         return NULL;
@@ -682,8 +786,10 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
 
     /* The interior nodes, parents before children: the depth-first search of
-     * engine._interior_order, which also resets each listed node's grad to 0. */
-    uint64_t epoch = ++traversal_epoch;
+     * engine.topological_order without its leaves. A visited node's grad is cleared:
+     * its first message sets it, later ones add (engine.py keeps a dict of deltas). */
+    traversal_epoch += 2;
+    uint64_t epoch = traversal_epoch;
     Stack stack = {NULL, 0, 0}, order = {NULL, 0, 0};
     PyObject *result = NULL;
     if (stack_push(&stack, (uintptr_t)root))
@@ -718,8 +824,12 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         for (Py_ssize_t i = 0; i < Py_SIZE(node); i++) {
             NodeObject *parent = NODE(node->edges[i].parent);
             double contribution = delta * node->edges[i].local;
-            if (parent->grad_obj == NULL)
-                parent->grad += contribution;
+            if (parent->mark == epoch) { /* an interior node's first message */
+                parent->grad = contribution;
+                parent->mark = epoch + 1;
+            }
+            else if (parent->grad_obj == NULL)
+                parent->grad += contribution; /* a leaf adds to what it had */
             else if (add_to_object_grad(parent, contribution))
                 goto done;
         }
@@ -745,41 +855,14 @@ fast_set_special_modes(PyObject *module, PyObject *arg)
 static PyObject *
 fast_bind(PyObject *module, PyObject *args)
 {
-    /* bind(Value, lift, node_in_mode, hot_rules): hot_rules maps each name in
-     * HOT_RULES to (rule, forward, local, shared_locals_or_None). */
-    PyObject *cls, *lift_arg, *in_mode_arg, *rules;
-    if (!PyArg_ParseTuple(args, "O!OOO!:bind", &PyType_Type, &cls, &lift_arg, &in_mode_arg,
-                          &PyDict_Type, &rules))
+    /* bind(Value, lift, node_in_mode): the class nodes are made as, the function that
+     * lifts numbers to leaves and the path of an op while a mode is active. */
+    PyObject *cls, *lift_arg, *in_mode_arg;
+    if (!PyArg_ParseTuple(args, "O!OO:bind", &PyType_Type, &cls, &lift_arg, &in_mode_arg))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)cls, &NodeType)) {
         PyErr_SetString(PyExc_TypeError, "bind(): the class must subclass Node");
         return NULL;
-    }
-    for (int k = 0; k < N_HOT; k++) {
-        PyObject *entry = PyDict_GetItemString(rules, hot_names[k]);
-        PyObject *rule, *forward, *local, *shared;
-        if (entry == NULL) {
-            PyErr_Format(PyExc_KeyError, "bind(): no rule for %s", hot_names[k]);
-            return NULL;
-        }
-        if (!PyArg_ParseTuple(entry, "OOOO:bind", &rule, &forward, &local, &shared))
-            return NULL;
-        PyObject *name = PyUnicode_InternFromString(hot_names[k]);
-        if (name == NULL)
-            return NULL;
-        HotRule *h = &hot[k];
-        h->shared = shared != Py_None;
-        if (h->shared && read_locals(shared, k <= OP_DIV ? 2 : 1, h->shared_locals, name)) {
-            Py_DECREF(name);
-            return NULL;
-        }
-        Py_XSETREF(h->name, name);
-        Py_INCREF(rule);
-        Py_XSETREF(h->rule, rule);
-        Py_INCREF(forward);
-        Py_XSETREF(h->forward, forward);
-        Py_INCREF(local);
-        Py_XSETREF(h->local, local);
     }
     Py_INCREF(cls);
     Py_XSETREF(value_type, (PyTypeObject *)cls);
@@ -792,7 +875,7 @@ fast_bind(PyObject *module, PyObject *args)
 
 static PyMethodDef module_methods[] = {
     {"bind", fast_bind, METH_VARARGS,
-     "bind(Value, lift, node_in_mode, hot_rules): connect the node store to engine.py."},
+     "bind(Value, lift, node_in_mode): connect the node store to engine.py."},
     {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,
      "make(data, op, parents, local_grads, attrs): a recorded node."},
     {"backward", (PyCFunction)(void (*)(void))fast_backward, METH_FASTCALL,
@@ -813,7 +896,7 @@ static struct PyModuleDef fastnode_module = {
 PyMODINIT_FUNC
 PyInit__fastnode(void)
 {
-    if (PyType_Ready(&NodeType) < 0)
+    if (PyType_Ready(&NodeType) < 0 || PyType_Ready(&RuleOpType) < 0)
         return NULL;
     empty_str = PyUnicode_InternFromString("");
     empty_tuple = PyTuple_New(0);
@@ -823,23 +906,8 @@ PyInit__fastnode(void)
     PyObject *module = PyModule_Create(&fastnode_module);
     if (module == NULL)
         return NULL;
-    PyObject *names = PyTuple_New(N_HOT);
-    if (names == NULL) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    for (int k = 0; k < N_HOT; k++) {
-        PyObject *name = PyUnicode_FromString(hot_names[k]);
-        if (name == NULL) {
-            Py_DECREF(names);
-            Py_DECREF(module);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(names, k, name);
-    }
-    Py_INCREF(&NodeType);
-    if (PyModule_AddObject(module, "Node", (PyObject *)&NodeType) < 0 ||
-        PyModule_AddObject(module, "HOT_RULES", names) < 0) {
+    if (PyModule_AddObjectRef(module, "Node", (PyObject *)&NodeType) < 0 ||
+        PyModule_AddObjectRef(module, "RuleOp", (PyObject *)&RuleOpType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

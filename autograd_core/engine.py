@@ -14,13 +14,13 @@ Where a node's fields live and how its hot operators run is the node store's bus
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
 import numpy as np
 
 from . import copying, stores, watch
+from .checks import as_float as _as_float
 from .modes import (
     AnomalyError,
     check_message,
@@ -51,38 +51,9 @@ __all__ = [
 ]
 
 Number = Union[int, float]
-_ALLOWED_NUMBERS = "an int, a float or a numpy real scalar"
-_INT_LIMIT = 2**1023  # ints at least this large overflow a float (handled below)
-
-
-def _as_float(data: Any, what: str = "Value data") -> float:
-    """Check and convert user data at the boundary."""
-    kind = type(data)
-    if kind is float:
-        value = data
-    elif kind is int and -_INT_LIMIT < data < _INT_LIMIT:
-        value = float(data)
-    elif isinstance(data, (bool, np.bool_)) or not isinstance(data, (numbers.Real, np.number)):
-        raise TypeError(f"{what} must be {_ALLOWED_NUMBERS}; got {data!r} ({kind.__name__})")
-    elif isinstance(data, np.complexfloating):
-        raise TypeError(f"{what} must be real; got {data!r} ({kind.__name__})")
-    else:
-        try:
-            value = float(data)
-        except OverflowError:
-            raise ValueError(f"{what} is too large for a float: {data!r}") from None
-    if value != value:
-        raise ValueError(f"{what} is NaN; a Value holds a real number")
-    return value
-
 
 # ---------------------------------------------------------------------------
 # Value
-
-_POW, _POWV, _LEAKY = (RULES[n] for n in ("pow", "powv", "leaky_relu"))
-
-_new_value = object.__new__
-
 
 class Value(NodeStore):
     """One real number in a computation graph.
@@ -100,9 +71,12 @@ class Value(NodeStore):
         local_grads: d self / d parent for each parent, computed in the forward pass.
         attrs: the op's constant attributes (the exponent of ``x ** 2``, a slope).
 
-    The arithmetic operators and the methods ``exp log sqrt tanh sigmoid relu abs
-    sin cos softplus`` each look up their rule in :data:`~autograd_core.rules.RULES`,
-    compute, and record; they live on the node store this class extends.
+    The arithmetic operators (``+ - * / **``, unary ``-``, ``abs()``) and the methods
+    (``exp log sqrt tanh sigmoid relu leaky_relu abs sin cos softplus``, and one for
+    each rule registered later) are made from the rule table
+    (:data:`~autograd_core.rules.RULES`) when a rule is bound, and rebuilt when it is
+    replaced: each computes its rule's forward and local derivatives and records the
+    node, on the node store this class extends (:mod:`autograd_core.stores`).
 
     Example:
         >>> x = Value(2.0, label="x")
@@ -186,67 +160,44 @@ class Value(NodeStore):
             create_graph: record the backward pass itself, so that the resulting
                 ``grad`` attributes are ``Value`` s that can be differentiated again.
         """
-        if create_graph or (stores._special_modes and is_anomaly_enabled()):
-            # The message path: records the backward graph, or checks every message.
-            if not create_graph:
-                seed = _as_float(gradient, "gradient")
-            else:
-                seed = gradient if isinstance(gradient, Value) else Value(gradient)
-            deltas: dict[Value, Any] = {}
-            with record_derivatives(create_graph):
-                for _ in _messages(self, seed, deltas, create_graph):
+        if not create_graph:
+            seed = _as_float(gradient, "gradient")
+            if _compiled_backward is not None and not (stores._special_modes
+                                                       and is_anomaly_enabled()):
+                _compiled_backward(self, seed)  # the compiled mirror of the loop below
+                return
+            # Under detect_anomaly a refused message must leave every grad as it was.
+            saved = [(node, node.grad) for node in topological_order(self)] if (
+                stores._special_modes and is_anomaly_enabled()) else []
+            try:
+                for _ in _backpropagate(self, seed, {}, accumulate=True):
                     pass
-            # Every new grad is computed before any is written: an addition that fails
-            # (an overflow under detect_anomaly) leaves every grad as it was.
-            new_grads = [
-                delta if node.parents or (type(node.grad) is float and node.grad == 0.0)
-                else node.grad + delta
-                for node, delta in deltas.items()
-            ]
-            for node, new_grad in zip(deltas, new_grads):
-                node.grad = new_grad
+            except BaseException:
+                for node, old in saved:
+                    node.grad = old
+                raise
             return
-        _float_backward(self, _as_float(gradient, "gradient"))
-
-    # -- the ops that take an attribute or a Value exponent (the non-hot path) --
-
-    def __pow__(self, exponent: Any) -> Value:
-        if isinstance(exponent, Value):
-            return _apply(_POWV, (self, exponent), ())
-        if isinstance(exponent, np.ndarray):
-            return NotImplemented
-        return _apply(_POW, (self,), (_as_float(exponent, "exponent"),))
-
-    def __rpow__(self, base: Any) -> Value:
-        return _apply(_POWV, (_lift(base), self), ())
+        seed = gradient if isinstance(gradient, Value) else Value(gradient)
+        deltas: dict[Value, Any] = {}
+        with record_derivatives(True):
+            for _ in _backpropagate(self, seed, deltas, create_graph=True):
+                pass
+        # Every new grad is computed before any is written: an addition that fails
+        # (an overflow under detect_anomaly) leaves every grad as it was.
+        new_grads = [
+            delta if node.parents or (type(node.grad) is float and node.grad == 0.0)
+            else node.grad + delta
+            for node, delta in deltas.items()
+        ]
+        for node, new_grad in zip(deltas, new_grads):
+            node.grad = new_grad
 
     def __pos__(self) -> Value:
         return self
 
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """x for x > 0, else slope * x; the derivative at 0 is the slope."""
-        return _apply(_LEAKY, (self,), (_as_float(slope, "slope"),))
-
-
-def _python_backward(root: Value, seed: float) -> None:
-    """``backward()``'s float path in Python: one loop, children before parents."""
-    if not root.parents:
-        root.grad += seed
-        return
-    order = _interior_order(root)
-    root.grad = seed
-    for node in reversed(order):
-        delta = node.grad
-        parents = node.parents
-        if len(parents) == 1:  # most nodes: skip building a zip
-            parents[0].grad += delta * node.local_grads[0]
-        else:
-            for parent, local in zip(parents, node.local_grads):
-                parent.grad += delta * local
-
 
 _node = stores.make_node
-_float_backward = _python_backward if stores._fastnode is None else stores._fastnode.backward
+_compiled_backward = None if stores._fastnode is None else stores._fastnode.backward
 
 
 def _lift(x: Any) -> Value:
@@ -337,37 +288,6 @@ def topological_order(*roots: Value) -> list[Value]:
     return order
 
 
-def _interior_order(root: Value) -> list[Value]:
-    """``topological_order(root)`` without its leaves, with every listed node's grad at 0.
-
-    The same search as :func:`topological_order`, so ``backward()`` adds messages in
-    the same order as :func:`backward_steps`. Instead of a ``seen`` dict (a third of
-    the backward pass's time and memory on long chains) it marks a visited node by
-    setting its grad to ``visited``: a zero float object made for this call only, so
-    no stale grad can be mistaken for it. The grad had to be reset to zero anyway.
-    """
-    visited = float("-0.0") + 0.0  # a fresh +0.0 object, not the shared constant
-    order: list[Value] = []
-    emit = order.append
-    stack: list[Any] = [root]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        node = pop()
-        if node is _EMIT:
-            emit(pop())
-            continue
-        if node.grad is visited:
-            continue
-        node.grad = visited
-        push(node)
-        push(_EMIT)
-        for parent in reversed(node.parents):
-            if parent.parents and parent.grad is not visited:
-                push(parent)
-    return order
-
-
 class Message(NamedTuple):
     """One message of the backward pass, sent along one edge from child to parent.
 
@@ -397,28 +317,55 @@ def _value_local_grads(node: Value) -> tuple:
     return rule.local(*node.parents, node, *node.attrs)
 
 
-def _messages(
-    root: Value, seed: Any, deltas: dict[Value, Any], create_graph: bool
+def _backpropagate(
+    root: Value, seed: Any, deltas: dict[Value, Any], *, create_graph: bool = False,
+    accumulate: bool = False, observe: bool = False,
 ) -> Iterator[Message]:
-    """The backward pass as messages; fills ``deltas`` and leaves ``.grad`` alone."""
+    """The backward pass: the one loop behind ``backward``, ``grad`` and ``backward_steps``.
+
+    For the nodes of ``topological_order(root)`` from last to first, every node sends
+    ``delta * local`` to each parent in argument order; a node's first message sets
+    its delta in ``deltas``, later ones add to it. ``.grad`` is not touched.
+
+    Args:
+        seed: the delta of ``root``.
+        deltas: filled with every reached node's delta.
+        create_graph: recompute local derivatives as Values, so that the deltas are
+            Values that can be differentiated again.
+        accumulate: for ``backward()``: messages to a leaf add to its ``.grad``
+            (leaves add up over calls) and an interior node's delta is written to its
+            ``.grad`` when it sends, in the same order of additions as the compiled
+            store; ``deltas`` keeps only the deltas still being summed.
+        observe: yield each :class:`Message` as it is sent (else yield nothing).
+    """
     order = topological_order(root)
-    check = is_anomaly_enabled()
+    check = stores._special_modes and is_anomaly_enabled()
+    if accumulate and not root.parents:
+        root.grad = root.grad + seed
+        return
     deltas[root] = seed
     for node in reversed(order):
-        if not node.parents:
+        parents = node.parents
+        if not parents:
             continue
-        delta = deltas.get(node)
-        if delta is None:
-            continue
+        if accumulate:  # backward(): a node's delta is complete when it sends
+            node.grad = delta = deltas.pop(node)
+        else:
+            delta = deltas[node]
         local_grads = _value_local_grads(node) if create_graph else node.local_grads
-        for index, (parent, local) in enumerate(zip(node.parents, local_grads)):
+        for index, (parent, local) in enumerate(zip(parents, local_grads)):
             contribution = delta * local
-            previous = deltas.get(parent)
+            into_grad = accumulate and not parent.parents
+            previous = parent.grad if into_grad else deltas.get(parent)
             total = contribution if previous is None else previous + contribution
             if check:
                 check_message(node, local, delta, total)
-            deltas[parent] = total
-            yield Message(node, parent, index, local, delta, contribution, total)
+            if into_grad:
+                parent.grad = total
+            else:
+                deltas[parent] = total
+            if observe:
+                yield Message(node, parent, index, local, delta, contribution, total)
 
 
 def backward_steps(root: Value, gradient: Number = 1.0) -> Iterator[Message]:
@@ -430,7 +377,7 @@ def backward_steps(root: Value, gradient: Number = 1.0) -> Iterator[Message]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps takes a Value; got {root!r}")
-    return _messages(root, _as_float(gradient, "gradient"), {}, False)
+    return _backpropagate(root, _as_float(gradient, "gradient"), {}, observe=True)
 
 
 def grad(
@@ -459,7 +406,7 @@ def grad(
     deltas: dict[Value, Any] = {}
     seed = Value(1.0) if create_graph else 1.0
     with record_derivatives(create_graph):
-        for _ in _messages(output, seed, deltas, create_graph):
+        for _ in _backpropagate(output, seed, deltas, create_graph=create_graph):
             pass
     zero = (lambda: Value(0.0)) if create_graph else (lambda: 0.0)
     results = []
@@ -484,4 +431,4 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     return [[float(d) for d in grad(g, inputs)] for g in first]
 
 
-stores.bind(Value, _lift, node_in_mode)
+stores.bind(Value, _lift, node_in_mode, _apply, _as_float)

@@ -80,6 +80,7 @@ class ParamView:
         # on every call (a training loop updating theta in place), and a view follows
         # in-place updates. Holding the array keeps its id from being reused.
         self.last_read: tuple = (None, None)
+        self.last_column: tuple = (None, None)
         if ids.ndim == 1:
             steps = np.diff(ids)
             if len(ids) and np.all(steps == (steps[0] if len(steps) else 1)) and ids[0] >= 0:
@@ -107,6 +108,15 @@ class ParamView:
         view = self.view_of(theta)  # a view whatever theta's stride: theta is 1-D
         self.last_read = (theta, view)
         return view
+
+    def column(self, theta: np.ndarray) -> np.ndarray:
+        """``read(theta)`` as a column ``[k, 1]`` (kept while the same array is passed)."""
+        last_theta, last_column = self.last_column
+        if last_theta is theta and self.window is not None:
+            return last_column
+        column = self.read(theta)[:, None]
+        self.last_column = (theta, column)
+        return column
 
     def view_of(self, array: np.ndarray) -> np.ndarray:
         """The view of ``array`` at the ids (``window`` must be set)."""
@@ -180,64 +190,137 @@ class DotGroup:
             s is not None for s in (self.left_scatter, self.right_scatter, *self.other_scatters)
         )
 
-    def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
-        out = values[self.out_rows]  # a view: the sums are written in place
-        if self.form == "dense":
-            first = self.left.read(theta)
-            second = values[self.right_index]
-            np.matmul(first, second, out=out)
-        elif self.form == "constant":
-            first = self.left.read(theta)
-            second = self.right.read(theta)
-            out[...] = _row_dots(first, second)[:, None]
-        else:
-            first = values[self.left_index]
-            second = values[self.right_index]
-            np.einsum("kmb,kmb->kb", first, second, out=out)
-        cache.append((first, second))
-        for view, rows in self.other_reads:
-            if view is None:
-                out += values[rows]
-            else:
-                out += view.read(theta)[:, None]
+    def bind(self, values: np.ndarray, deltas: np.ndarray, grads: np.ndarray) -> tuple:
+        """This group's forward and backward steps on a plan's buffers.
 
-    def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
+        Views of the value, delta and gradient rows are taken once here; the steps
+        then only call numpy (see ``autograd_core.trace._Plan``).
+        """
+        out = values[self.out_rows]  # a view: the sums are written in place
         delta = deltas[self.out_rows]
-        first, second = cached
-        if self.form == "dense":
-            if self.left.exclusive:
-                np.matmul(delta, second.T, out=self.left.view_of(param_grads))
-            else:
-                self.left.add(param_grads, delta @ second.T)
-            if self.right_scatter is not None:
-                into = self.right_scatter.destination(deltas)
-                if into is None:
-                    self.right_scatter.add(deltas, first.T @ delta)
-                elif len(first) == 1:
-                    # One sum: an outer product, which matmul does slowly for a
-                    # contraction of length 1 (same numbers: one product per entry).
-                    np.multiply(first.T, delta, out=into)
-                else:
-                    np.matmul(first.T, delta, out=into)
-        elif self.form == "constant":
-            batch_delta = delta.sum(axis=1)[:, None]
-            self.left.add(param_grads, batch_delta * second)
-            self.right.add(param_grads, batch_delta * first)
+        left, right, form = self.left, self.right, self.form
+        rows_of = _rows_reader(values)
+        saved: list = [None, None]
+        read_others = [
+            (view, None) if view is not None else (None, rows_of(rows))
+            for view, rows in self.other_reads
+        ]
+
+        def add_others(theta: np.ndarray) -> None:
+            for view, read in read_others:
+                term = read() if view is None else view.column(theta)
+                np.add(out, term, out=out)
+
+        if form == "dense":
+            read_second = rows_of(self.right_index)
+
+            def forward(theta: np.ndarray) -> None:
+                second = saved[1] = read_second()
+                np.matmul(left.read(theta), second, out=out)
+                add_others(theta)
+
+        elif form == "constant":
+
+            def forward(theta: np.ndarray) -> None:
+                out[...] = _row_dots(left.read(theta), right.read(theta))[:, None]
+                add_others(theta)
+
         else:
-            k, m, batch = first.shape
-            spread = delta[:, None, :]
-            if self.left_scatter is not None:
-                self.left_scatter.add(deltas, (spread * second).reshape(k * m, batch))
-            if self.right_scatter is not None:
-                self.right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
+            read_first, read_second = rows_of(self.left_index), rows_of(self.right_index)
+
+            def forward(theta: np.ndarray) -> None:
+                first, second = saved[0], saved[1] = read_first(), read_second()
+                np.einsum("kmb,kmb->kb", first, second, out=out)
+                add_others(theta)
+
+        if not self.needs_backward:
+            return forward, None
+        send_others = []
         for source, scatter in zip(self.others, self.other_scatters):
             if isinstance(source, ParamView):
-                if source.exclusive:
-                    np.add.reduce(delta, axis=1, out=source.view_of(param_grads))
-                else:
-                    source.add(param_grads, delta.sum(axis=1))
+                into = source.view_of(grads) if source.exclusive else None
+                send_others.append((source, None, into))
             elif scatter is not None:
-                scatter.add(deltas, delta)
+                send_others.append((None, scatter, None))
+
+        def backward_others() -> None:
+            for source, scatter, into in send_others:
+                if into is not None:
+                    np.add.reduce(delta, axis=1, out=into)
+                elif source is not None:
+                    source.add(grads, delta.sum(axis=1))
+                else:
+                    scatter.add(deltas, delta)
+
+        if form == "dense":
+            left_grads = left.view_of(grads) if left.exclusive else None
+            right_scatter = self.right_scatter
+            right_into = None if right_scatter is None else right_scatter.destination(deltas)
+            outer = left.ids.shape[0] == 1  # one sum: its input deltas are an outer product
+
+            def backward(theta: np.ndarray) -> None:
+                second = saved[1]
+                if left_grads is not None:
+                    np.matmul(delta, second.T, out=left_grads)
+                else:
+                    left.add(grads, delta @ second.T)
+                if right_scatter is not None:
+                    first = left.read(theta)
+                    if right_into is None:
+                        right_scatter.add(deltas, first.T @ delta)
+                    elif outer:
+                        # matmul is slow for a contraction of length 1; same numbers.
+                        np.multiply(first.T, delta, out=right_into)
+                    else:
+                        np.matmul(first.T, delta, out=right_into)
+                backward_others()
+
+        elif form == "constant" and left.window is not None and np.array_equal(left.ids,
+                                                                                right.ids):
+            # Squares (an L2 penalty): both factors send delta * p, so p gets 2 * delta * p
+            # (doubling is exact: the same number as adding the two messages).
+            into = left.view_of(grads)
+
+            def backward(theta: np.ndarray) -> None:
+                doubled = 2.0 * delta.sum(axis=1)[:, None]
+                np.add(into, doubled * left.read(theta), out=into)
+                backward_others()
+
+        elif form == "constant":
+
+            def backward(theta: np.ndarray) -> None:
+                batch_delta = delta.sum(axis=1)[:, None]
+                left.add(grads, batch_delta * right.read(theta))
+                right.add(grads, batch_delta * left.read(theta))
+                backward_others()
+
+        else:
+            left_scatter, right_scatter = self.left_scatter, self.right_scatter
+
+            def backward(theta: np.ndarray) -> None:
+                first, second = saved
+                k, m, batch = first.shape
+                spread = delta[:, None, :]
+                if left_scatter is not None:
+                    left_scatter.add(deltas, (spread * second).reshape(k * m, batch))
+                if right_scatter is not None:
+                    right_scatter.add(deltas, (spread * first).reshape(k * m, batch))
+                backward_others()
+
+        return forward, backward
+
+
+def _rows_reader(values: np.ndarray) -> Callable[[Any], Callable[[], np.ndarray]]:
+    """For row indices, a function reading those rows of ``values``: a view taken once
+    for a slice (it follows the array), a gather on each call for an index array."""
+
+    def reader(rows: Any) -> Callable[[], np.ndarray]:
+        if type(rows) is slice:
+            view = values[rows]
+            return lambda: view
+        return lambda: values[rows]
+
+    return reader
 
 
 def absorbed_products(order: list[Value], outputs: Sequence[Value]) -> dict[Value, list[Value]]:
@@ -306,7 +389,7 @@ def dot_group(
         right = [[row_of(x) for _, x in fp] for fp in factors]
         wanted["left"] = any(w in live for w, _ in pairs)
         wanted["right"] = any(x in live for _, x in pairs)
-    columns = list(zip(*([p for p in n.parents if p not in absorbed[n]] for n in members)))
+    columns = list(zip(*(other_terms(n, absorbed[n]) for n in members)))
     others: list[Any] = []
     for column in columns:
         if all(p in param_pos for p in column):
@@ -315,6 +398,16 @@ def dot_group(
             others.append([row_of(p) for p in column])
     wanted["others"] = [any(p in live for p in column) for column in columns]
     return DotGroup(out_rows, form, left, right, others, wanted)
+
+
+def other_terms(node: Value, products: list[Value]) -> list[Value]:
+    """The terms of a fused sum that are not among its absorbed products.
+
+    By identity, through a set: a penalty's sum has thousands of terms, and a list
+    lookup per term would make tracing quadratic.
+    """
+    taken = {id(p) for p in products}
+    return [p for p in node.parents if id(p) not in taken]
 
 
 def _weight_first(product: Value, param_pos: dict[Value, int]) -> tuple[Value, Value]:

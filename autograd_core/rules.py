@@ -18,15 +18,24 @@ backend by type. Each rule's docstring is the human-readable text of its maths;
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Rule", "RULES", "DomainError", "register"]
+__all__ = ["Rule", "RULES", "DomainError", "register", "replace_rule", "UNARY_OPERATORS",
+           "BINARY_OPERATORS"]
+
+#: Python's one-operand operator slots a rule may claim (``"neg"`` is ``-x``).
+UNARY_OPERATORS = ("neg", "pos", "abs", "invert")
+#: Python's two-operand operator slots a rule may claim (``"add"`` is ``x + y`` and,
+#: reflected, ``2 + x``; ``"truediv"`` is ``x / y``).
+BINARY_OPERATORS = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
+                    "lshift", "rshift", "and", "xor", "or")
 
 
 class DomainError(ValueError):
@@ -35,7 +44,7 @@ class DomainError(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """One primitive of the engine.
+    """One primitive of the engine, and everything that builds its ``Value`` method.
 
     Attributes:
         name: the op name recorded on nodes (``Value.op``).
@@ -54,6 +63,22 @@ class Rule:
             ops.
         constant_local: the local derivatives do not depend on the inputs (add,
             sub, neg), so the engine may compute them once and share them.
+        method: the ``Value`` method that applies the rule (``x.tanh()``,
+            ``x.leaky_relu(0.1)``, ``x.name(y)`` for two inputs), or ``None`` (an
+            operator or :func:`~autograd_core.apply_op` only).
+        operator: the Python operator slot the rule fills (one of
+            :data:`UNARY_OPERATORS` or :data:`BINARY_OPERATORS`), or ``None``. A
+            two-operand slot may be shared by a two-input rule (taken when the other
+            operand is a ``Value``) and a one-input rule with one attribute (taken
+            for a number, as ``x ** 2``).
+        params: the names of the constant attributes passed after the inputs
+            (``("slope",)``); they are recorded on the node as ``attrs``.
+        defaults: default values of the last ``params``.
+        samples: attribute tuples the random-expression strategies draw from
+            (default: the defaults, when every param has one).
+        positive: the inputs that must be positive for the op and its derivative to
+            be defined (``log``'s input, the divisor); strategies keep them so.
+        doc: the docstring of the generated method (default: made from ``text``).
     """
 
     name: str
@@ -65,10 +90,86 @@ class Rule:
     symbol: str
     branch: Callable[..., Any] | None = None
     constant_local: bool = False
+    method: str | None = None
+    operator: str | None = None
+    params: tuple[str, ...] = ()
+    defaults: tuple[float, ...] = ()
+    samples: tuple[tuple[float, ...], ...] = ()
+    positive: tuple[int, ...] = ()
+    doc: str = ""
 
 
-#: Every primitive the engine knows, by op name (filled by :func:`register`).
+#: Every primitive the engine knows, by op name, in registration order. Change it only
+#: through :func:`register` and :func:`replace_rule`, which rebind every path.
 RULES: dict[str, Rule] = {}
+
+# Those that apply rules (the engine's methods and operators on both node stores)
+# register here: ``check(table)`` refuses a candidate table before anything changes,
+# ``apply(table)`` rebinds to it once it is in place.
+_binders: list[Any] = []
+
+_AUTO: Any = object()
+
+
+def _check_rule(rule: Rule) -> None:
+    """Refuse a malformed rule with a clear message (nothing is changed yet)."""
+    name = rule.name
+    if type(name) is not str or not name.isidentifier():
+        raise ValueError(f"a rule name must be an identifier; got {name!r}")
+    if type(rule.arity) is not int or rule.arity == 0 or rule.arity < -1:
+        raise ValueError(f"rule {name!r}: arity must be a positive int or -1; got {rule.arity!r}")
+    for field in ("forward", "forward_array", "local"):
+        if not callable(getattr(rule, field)):
+            raise TypeError(f"rule {name!r}: {field} must be callable; got "
+                            f"{getattr(rule, field)!r}")
+    if not rule.text:
+        raise ValueError(f"rule {name!r}: its local-derivative function needs a docstring")
+    if rule.method is not None and (type(rule.method) is not str
+                                    or not rule.method.isidentifier()
+                                    or rule.method.startswith("_")):
+        raise ValueError(f"rule {name!r}: method must be a public identifier or None; "
+                         f"got {rule.method!r}")
+    if rule.operator is not None:
+        if rule.operator in UNARY_OPERATORS:
+            if rule.arity != 1 or rule.params:
+                raise ValueError(f"rule {name!r}: the operator {rule.operator!r} takes one "
+                                 "input and no attributes")
+        elif rule.operator in BINARY_OPERATORS:
+            if not (rule.arity == 2 and not rule.params
+                    or rule.arity == 1 and len(rule.params) == 1):
+                raise ValueError(f"rule {name!r}: the operator {rule.operator!r} needs two "
+                                 "inputs, or one input and one attribute")
+        else:
+            raise ValueError(f"rule {name!r}: operator must be one of "
+                             f"{list(UNARY_OPERATORS + BINARY_OPERATORS)} or None; "
+                             f"got {rule.operator!r}")
+    if rule.arity == -1 and (rule.params or rule.method is not None):
+        raise ValueError(f"rule {name!r}: a variadic rule takes no attributes and has no "
+                         "method (apply it with apply_op)")
+    if any(type(p) is not str or not p.isidentifier() for p in rule.params):
+        raise ValueError(f"rule {name!r}: params must be identifiers; got {rule.params!r}")
+    if len(rule.defaults) > len(rule.params):
+        raise ValueError(f"rule {name!r}: {len(rule.defaults)} defaults for "
+                         f"{len(rule.params)} params")
+    for sample in rule.samples:
+        if len(sample) != len(rule.params):
+            raise ValueError(f"rule {name!r}: the sample {sample!r} does not give one value "
+                             f"per param {rule.params!r}")
+    for index in rule.positive:
+        if type(index) is not int or not 0 <= index < max(rule.arity, 1):
+            raise ValueError(f"rule {name!r}: positive names inputs by index; got {index!r}")
+    if rule.constant_local and rule.arity < 1:
+        raise ValueError(f"rule {name!r}: constant_local needs a fixed arity")
+
+
+def _install(table: dict[str, Rule]) -> None:
+    """Make ``table`` the rule table: every binder checks it first, then all rebind."""
+    for binder in _binders:
+        binder.check(table)
+    RULES.clear()
+    RULES.update(table)
+    for binder in _binders:
+        binder.apply(RULES)
 
 
 def register(
@@ -81,17 +182,84 @@ def register(
     symbol: str | None = None,
     branch: Callable[..., Any] | None = None,
     constant_local: bool = False,
+    method: str | None = _AUTO,
+    operator: str | None = None,
+    params: tuple[str, ...] = (),
+    defaults: tuple[float, ...] = (),
+    samples: tuple[tuple[float, ...], ...] = (),
+    positive: tuple[int, ...] = (),
+    doc: str = "",
 ) -> Rule:
-    """Add a primitive to :data:`RULES`; the local function's docstring is its text."""
-    if name in RULES:
-        raise ValueError(f"rule {name!r} is already registered")
+    """Add a primitive to :data:`RULES`; the local function's docstring is its text.
+
+    The new rule is bound at once: its ``Value`` method (by default its name, for a
+    rule of one or two inputs without an operator), its operator if it claims one,
+    both node stores, higher-order gradients, the trace replay, the random-expression
+    strategies, the formula language and the pictures all use it. Refused with a
+    ``ValueError`` (before anything changes) if the name is taken, the method name
+    is already a ``Value`` attribute, or the fields do not fit together.
+
+    """
+    if type(name) is str and name in RULES:
+        raise ValueError(f"rule {name!r} is already registered (replace it with replace_rule)")
+    if method is _AUTO:
+        method = name if arity in (1, 2) and operator is None else None
     text = (local.__doc__ or "").strip()
-    if not text:
-        raise ValueError(f"rule {name!r}: its local-derivative function needs a docstring")
     rule = Rule(name, arity, forward, forward_array, local, text, symbol or name, branch,
-                constant_local)
-    RULES[name] = rule
+                constant_local, method, operator, tuple(params), tuple(defaults),
+                tuple(tuple(s) for s in samples), tuple(positive), doc)
+    _check_rule(rule)
+    _install({**RULES, name: rule})
     return rule
+
+
+def replace_rule(rule_or_name: Rule | str, **changes: Any) -> Rule:
+    """Replace a registered rule everywhere at once; return the rule it replaced.
+
+    Give a whole :class:`Rule` (the one this call returned, to put it back), or a
+    name and the fields to change (``local=...``, ``forward=...``; a new ``local``
+    brings its docstring as the new ``text``). Every path is rebound: the ``Value``
+    method and operator, the compiled store's fast paths, ``create_graph``, the trace.
+    Nodes recorded before keep the numbers they recorded. A rule that does not fit
+    (another arity, an unknown field, a method name taken) is refused with a
+    ``ValueError`` or ``TypeError`` before anything changes.
+
+    Example:
+        >>> from autograd_core import Value
+        >>> def _wrong_local(x, out):
+        ...     \"\"\"d tanh(x)/dx = 1 (wrong on purpose)\"\"\"
+        ...     return (1.0,)
+        >>> original = replace_rule("tanh", local=_wrong_local)
+        >>> Value(0.5).tanh().local_grads
+        (1.0,)
+        >>> _ = replace_rule(original)
+        >>> Value(0.0).tanh().local_grads
+        (1.0,)
+    """
+    if isinstance(rule_or_name, Rule):
+        if changes:
+            raise TypeError("replace_rule: give a Rule or a name with changes, not both")
+        new = rule_or_name
+    elif type(rule_or_name) is str:
+        if rule_or_name not in RULES:
+            raise ValueError(f"replace_rule: no rule {rule_or_name!r} (known: {sorted(RULES)})")
+        unknown = set(changes) - {f.name for f in fields(Rule)} | ({"name"} & set(changes))
+        if unknown:
+            raise TypeError(f"replace_rule: cannot change {sorted(unknown)}")
+        if "local" in changes and "text" not in changes:
+            changes["text"] = (getattr(changes["local"], "__doc__", None) or "").strip()
+        new = dataclasses.replace(RULES[rule_or_name], **changes)
+    else:
+        raise TypeError(f"replace_rule takes a Rule or a rule name; got {rule_or_name!r}")
+    old = RULES.get(new.name)
+    if old is None:
+        raise ValueError(f"replace_rule: no rule {new.name!r} to replace (add it with register)")
+    if new.arity != old.arity or new.params != old.params:
+        raise ValueError(f"replace_rule: rule {new.name!r} must keep its arity {old.arity} "
+                         f"and params {old.params!r} (recorded nodes depend on them)")
+    _check_rule(new)
+    _install({**RULES, new.name: new})
+    return old
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +380,8 @@ def _add_local(x, y, out):
     return (1.0, 1.0)
 
 
-register("add", 2, operator.add, np.add, _add_local, symbol="+", constant_local=True)
+register("add", 2, operator.add, np.add, _add_local, symbol="+", constant_local=True,
+         operator="add")
 
 
 def _sub_local(x, y, out):
@@ -220,7 +389,8 @@ def _sub_local(x, y, out):
     return (1.0, -1.0)
 
 
-register("sub", 2, operator.sub, np.subtract, _sub_local, symbol="-", constant_local=True)
+register("sub", 2, operator.sub, np.subtract, _sub_local, symbol="-", constant_local=True,
+         operator="sub")
 
 
 def _mul_local(x, y, out):
@@ -228,7 +398,7 @@ def _mul_local(x, y, out):
     return (y, x)
 
 
-register("mul", 2, operator.mul, np.multiply, _mul_local, symbol="*")
+register("mul", 2, operator.mul, np.multiply, _mul_local, symbol="*", operator="mul")
 
 
 def _div_forward(x: float, y: float) -> float:
@@ -247,7 +417,8 @@ def _div_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.divide(x, y)
 
 
-register("div", 2, _div_forward, _div_array, _div_local, symbol="/")
+register("div", 2, _div_forward, _div_array, _div_local, symbol="/", operator="truediv",
+         positive=(1,))
 
 
 def _max_forward(x: float, y: float) -> float:
@@ -263,7 +434,7 @@ def _max_branch(x: float, y: float) -> bool:
     return x >= y
 
 
-register("max", 2, _max_forward, np.maximum, _max_local, branch=_max_branch)
+register("max", 2, _max_forward, np.maximum, _max_local, branch=_max_branch, method=None)
 
 
 def _powv_forward(x: float, y: float) -> float:
@@ -304,7 +475,8 @@ def _powv_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.power(x, y)
 
 
-register("powv", 2, _powv_forward, _powv_array, _powv_local, symbol="**")
+register("powv", 2, _powv_forward, _powv_array, _powv_local, symbol="**", operator="pow",
+         positive=(0,))
 
 
 # ---------------------------------------------------------------------------
@@ -316,7 +488,8 @@ def _neg_local(x, out):
     return (-1.0,)
 
 
-register("neg", 1, operator.neg, np.negative, _neg_local, symbol="-", constant_local=True)
+register("neg", 1, operator.neg, np.negative, _neg_local, symbol="-", constant_local=True,
+         operator="neg")
 
 
 def _float_pow(x: float, exponent: float) -> float:
@@ -369,7 +542,8 @@ def _pow_local(x, out, exponent):
     return (exponent * x ** (exponent - 1.0),)
 
 
-register("pow", 1, _pow_forward, _pow_array, _pow_local, symbol="**")
+register("pow", 1, _pow_forward, _pow_array, _pow_local, symbol="**", operator="pow",
+         params=("exponent",), samples=((2.0,), (3.0,)))
 
 
 def _exp_local(x, out):
@@ -377,7 +551,8 @@ def _exp_local(x, out):
     return (out,)
 
 
-register("exp", 1, _exp_float, np.exp, _exp_local)
+register("exp", 1, _exp_float, np.exp, _exp_local,
+         doc="e ** self; overflows to inf rather than raising.")
 
 
 def _log_local(x, out):
@@ -385,7 +560,8 @@ def _log_local(x, out):
     return (1.0 / x,)
 
 
-register("log", 1, _log_float, _log_array, _log_local)
+register("log", 1, _log_float, _log_array, _log_local, positive=(0,),
+         doc="Natural logarithm; ``ValueError`` for inputs <= 0.")
 
 
 def _sqrt_forward(x: float) -> float:
@@ -413,7 +589,8 @@ def _sqrt_array(x: np.ndarray) -> np.ndarray:
     return np.sqrt(x)
 
 
-register("sqrt", 1, _sqrt_forward, _sqrt_array, _sqrt_local)
+register("sqrt", 1, _sqrt_forward, _sqrt_array, _sqrt_local, positive=(0,),
+         doc="Square root; ``ValueError`` for negative inputs.")
 
 
 def _tanh_local(x, out):
@@ -421,7 +598,7 @@ def _tanh_local(x, out):
     return (1.0 - out * out,)
 
 
-register("tanh", 1, math.tanh, np.tanh, _tanh_local)
+register("tanh", 1, math.tanh, np.tanh, _tanh_local, doc="Hyperbolic tangent.")
 
 
 def _sigmoid_local(x, out):
@@ -441,7 +618,8 @@ def _sigmoid_complement(x: Any, out: Any) -> Any:
     return (-x).sigmoid() if x.data > 0.0 else 1.0 - out
 
 
-register("sigmoid", 1, _sigmoid_float, _sigmoid_array, _sigmoid_local, symbol="σ")
+register("sigmoid", 1, _sigmoid_float, _sigmoid_array, _sigmoid_local, symbol="σ",
+         doc="Logistic sigmoid 1 / (1 + e^-x), stable in both tails.")
 
 
 def _relu_forward(x: float) -> float:
@@ -457,7 +635,8 @@ def _relu_local(x, out):
     return (_step(x),)
 
 
-register("relu", 1, _relu_forward, _relu_array, _relu_local, branch=_positive)
+register("relu", 1, _relu_forward, _relu_array, _relu_local, branch=_positive,
+         doc="max(x, 0); its derivative at 0 is taken to be 0.")
 
 
 def _leaky_forward(x: float, slope: float) -> float:
@@ -473,7 +652,9 @@ def _leaky_local(x, out, slope):
     return (_leaky_step(x, slope),)
 
 
-register("leaky_relu", 1, _leaky_forward, _leaky_array, _leaky_local, branch=_positive)
+register("leaky_relu", 1, _leaky_forward, _leaky_array, _leaky_local, branch=_positive,
+         params=("slope",), defaults=(0.01,), samples=((0.1,),),
+         doc="x for x > 0, else slope * x; the derivative at 0 is the slope.")
 
 
 def _abs_local(x, out):
@@ -481,7 +662,9 @@ def _abs_local(x, out):
     return (_sign(x),)
 
 
-register("abs", 1, abs, np.abs, _abs_local, symbol="|x|", branch=_sign)
+register("abs", 1, abs, np.abs, _abs_local, symbol="|x|", branch=_sign, operator="abs",
+         method="abs",
+         doc="|x|; its derivative at 0 is taken to be 0.")
 
 
 def _sin_local(x, out):
@@ -511,7 +694,8 @@ def _periodic_array(fn: Callable, name: str) -> Callable:
     return forward
 
 
-register("sin", 1, _periodic(math.sin, "sin"), _periodic_array(np.sin, "sin"), _sin_local)
+register("sin", 1, _periodic(math.sin, "sin"), _periodic_array(np.sin, "sin"), _sin_local,
+         doc="Sine.")
 
 
 def _cos_local(x, out):
@@ -519,7 +703,8 @@ def _cos_local(x, out):
     return (-_sin(x),)
 
 
-register("cos", 1, _periodic(math.cos, "cos"), _periodic_array(np.cos, "cos"), _cos_local)
+register("cos", 1, _periodic(math.cos, "cos"), _periodic_array(np.cos, "cos"), _cos_local,
+         doc="Cosine.")
 
 
 def _softplus_local(x, out):
@@ -527,7 +712,8 @@ def _softplus_local(x, out):
     return (_sigmoid(x),)
 
 
-register("softplus", 1, _softplus_float, _softplus_array, _softplus_local)
+register("softplus", 1, _softplus_float, _softplus_array, _softplus_local,
+         doc="log(1 + e^x), stable in both tails.")
 
 
 # ---------------------------------------------------------------------------
@@ -664,7 +850,7 @@ def _log_sigmoid_local(x, out):
 
 
 register("log_sigmoid", 1, _log_sigmoid_float, _log_sigmoid_array, _log_sigmoid_local,
-         symbol="log σ")
+         symbol="log σ", doc="log(sigmoid(x)) = -softplus(-x), stable in both tails.")
 
 
 # Binary cross-entropy on a probability: log p is clamped at -100 (as PyTorch does),
@@ -724,7 +910,8 @@ def _bce_branch(p: float, t: float) -> tuple:
     return (p > _P_FLOOR, 1.0 - p > _P_FLOOR)
 
 
-register("bce", 2, _bce_forward, _bce_array, _bce_local, symbol="BCE", branch=_bce_branch)
+register("bce", 2, _bce_forward, _bce_array, _bce_local, symbol="BCE", branch=_bce_branch,
+         method=None)
 
 
 # Binary cross-entropy of sigmoid(z): t softplus(-z) + (1 - t) softplus(z). Both terms
@@ -751,4 +938,4 @@ def _bce_logits_local(z, t, out):
 
 
 register("bce_logits", 2, _bce_logits_forward, _bce_logits_array, _bce_logits_local,
-         symbol="BCE(logit)")
+         symbol="BCE(logit)", method=None)

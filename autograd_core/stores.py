@@ -13,11 +13,15 @@ connects it here with :func:`bind`.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from typing import Any
 
-from .rules import RULES, Rule
+import numpy as np
+
+from . import rules as rules_module
+from .rules import RULES, UNARY_OPERATORS, Rule
 
 # The compiled node store (autograd_core/_fastnode.c) when it was built, unless
 # AUTOGRAD_CORE_PURE is set; otherwise the pure-Python store below.
@@ -47,36 +51,32 @@ def set_special_modes(count: int) -> None:
 
 
 # What engine.py connects (see bind): the class every node is made as, the function
-# that lifts numbers to leaves, and the path of an op while a mode is active.
+# that lifts numbers to leaves, the path of an op while a mode is active, the non-hot
+# apply (rules with attributes) and the boundary check of a number.
 _value_class: Any = None
 _lift: Callable[[Any], Any]
 _in_mode: Callable[..., Any]
+_apply: Callable[..., Any]
+_as_float: Callable[..., float]
 
 _new_value = object.__new__
 
-_ADD, _SUB, _MUL, _DIV = (RULES[n] for n in ("add", "sub", "mul", "div"))
-_NEG, _EXP, _LOG, _SQRT = (RULES[n] for n in ("neg", "exp", "log", "sqrt"))
-_TANH, _SIGMOID, _RELU = (RULES[n] for n in ("tanh", "sigmoid", "relu"))
-_ABS, _SIN, _COS, _SOFTPLUS = (RULES[n] for n in ("abs", "sin", "cos", "softplus"))
+
+# ---------------------------------------------------------------------------
+# The Python store's hot path. Each method is made from its rule by one of these two
+# factories when the rule is bound: the returned function is the method itself (no
+# intermediate call), with the rule's forward and local functions in its closure.
 
 
-# The hot path. Each operator below is made by one of these two factories: the
-# returned function is the operator itself (no intermediate call), with the rule's
-# forward and local functions bound in its closure (no attribute look-ups per op).
+def _shared_locals(rule: Rule) -> tuple | None:
+    """A rule whose local derivatives are constants gives them once, to be shared by
+    every node it makes (no call, no allocation per node)."""
+    return rule.local(*(0.5,) * rule.arity, 0.5) if rule.constant_local else None
 
 
-def hot_functions(rule: Rule) -> tuple[Callable, Callable, tuple | None]:
-    """The rule's forward and local functions for the hot path, and its shared locals."""
-    forward = rule.forward
-    # A rule whose local derivatives are constants gives them once, to be shared by
-    # every node it makes (no call, no allocation per node).
-    shared = rule.local(*(0.5,) * rule.arity, 0.5) if rule.constant_local else None
-    return forward, rule.local, shared
-
-
-def _binary_method(rule: Rule, *, reflected: bool = False) -> Callable[[Any, Any], Any]:
-    """The ``Value`` operator for a two-input rule (``reflected``: ``other op self``)."""
-    forward, local, shared = hot_functions(rule)
+def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
+    """The method of a two-input rule (``reflected``: ``other op self``)."""
+    forward, local, shared = rule.forward, rule.local, _shared_locals(rule)
     name = rule.name
 
     def method(x: Any, y: Any) -> Any:
@@ -106,9 +106,9 @@ def _binary_method(rule: Rule, *, reflected: bool = False) -> Callable[[Any, Any
     return reflected_method
 
 
-def _unary_method(rule: Rule, doc: str | None = None) -> Callable[[Any], Any]:
-    """The ``Value`` method for a one-input rule without attributes."""
-    forward, local, shared = hot_functions(rule)
+def _python_unary(rule: Rule) -> Callable[[Any], Any]:
+    """The method of a one-input rule without attributes."""
+    forward, local, shared = rule.forward, rule.local, _shared_locals(rule)
     name = rule.name
 
     def method(x: Any) -> Any:
@@ -126,15 +126,174 @@ def _unary_method(rule: Rule, doc: str | None = None) -> Callable[[Any], Any]:
         node.attrs = ()
         return node
 
-    method.__doc__ = doc
     return method
 
 
+def _hot(rule: Rule, attribute: str, reflected: bool = False) -> Callable:
+    """The fast path of a rule without attributes, on the store that runs."""
+    doc = _doc(rule)
+    if _fastnode is not None:
+        return _fastnode.RuleOp(rule, rule.name, attribute, rule.arity, rule.forward,
+                                rule.local, _shared_locals(rule), reflected, doc)
+    made = _python_binary(rule, reflected) if rule.arity == 2 else _python_unary(rule)
+    return _named(made, attribute, doc)
+
+
+def _named(function: Callable, attribute: str, doc: str) -> Callable:
+    """Name a made method ``Value.<attribute>`` (pickle and copy find it there)."""
+    function.__name__ = attribute
+    function.__qualname__ = f"{_value_class.__name__}.{attribute}"
+    function.__module__ = _value_class.__module__
+    function.__doc__ = doc
+    return function
+
+
+def _doc(rule: Rule) -> str:
+    return rule.doc or f"Apply the rule {rule.name!r}: {rule.text}."
+
+
+def _with_attributes(rule: Rule, attribute: str) -> Callable:
+    """The method of a rule with constant attributes: ``x.leaky_relu(slope=0.1)``."""
+    inputs = [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_ONLY)
+              for i in range(rule.arity)]
+    first_default = len(rule.params) - len(rule.defaults)
+    params = [
+        inspect.Parameter(param, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          **({} if i < first_default
+                             else {"default": rule.defaults[i - first_default]}))
+        for i, param in enumerate(rule.params)
+    ]
+    signature = inspect.Signature([*inputs, *params])
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{attribute}(): {error}") from None
+        bound.apply_defaults()
+        values = list(bound.arguments.values())
+        nodes = tuple(_lift(x) for x in values[:rule.arity])
+        attrs = tuple(_as_float(a, param) for a, param in zip(values[rule.arity:], rule.params))
+        return _apply(rule, nodes, attrs)
+
+    method.__signature__ = signature  # type: ignore[attr-defined]
+    return _named(method, attribute, _doc(rule))
+
+
+def _shared_slot(value_rule: Rule | None, constant_rule: Rule | None, slot: str) -> Callable:
+    """``x ** y`` (a Value: the two-input rule) and ``x ** 2`` (a number: the one-input
+    rule with that number as its attribute) on one operator slot."""
+    by_value = _hot(value_rule, f"__{slot}__") if value_rule is not None else None
+    constant_param = constant_rule.params[0] if constant_rule is not None else ""
+
+    def method(x: Any, other: Any) -> Any:
+        if isinstance(other, _value_class):
+            if by_value is None:
+                return NotImplemented
+            return by_value(x, other)
+        if isinstance(other, np.ndarray) or constant_rule is None:
+            return NotImplemented
+        return _apply(constant_rule, (x,), (_as_float(other, constant_param),))
+
+    return _named(method, f"__{slot}__",
+                  " / ".join(_doc(r) for r in (value_rule, constant_rule) if r is not None))
+
+
+def value_attributes(table: dict[str, Rule]) -> dict[str, tuple]:
+    """What the table puts on ``Value``: attribute name -> (kind, rules...).
+
+    Raises:
+        ValueError: two rules claim one method name or one operator slot.
+    """
+    wanted: dict[str, tuple] = {}
+
+    def claim(attribute: str, entry: tuple) -> None:
+        if attribute in wanted:
+            raise ValueError(f"rules {wanted[attribute][1].name!r} and {entry[1].name!r} "
+                             f"both claim Value.{attribute}")
+        wanted[attribute] = entry
+
+    slots: dict[str, list[Rule]] = {}
+    for rule in table.values():
+        if rule.method is not None:
+            claim(rule.method, ("params" if rule.params else "hot", rule))
+        if rule.operator is not None:
+            slots.setdefault(rule.operator, []).append(rule)
+    for slot, rules in slots.items():
+        if slot in UNARY_OPERATORS:
+            if len(rules) > 1:
+                raise ValueError(f"rules {[r.name for r in rules]} all claim the operator "
+                                 f"{slot!r}")
+            claim(f"__{slot}__", ("hot", rules[0]))
+            continue
+        by_value = [r for r in rules if r.arity == 2]
+        by_constant = [r for r in rules if r.arity == 1]
+        if len(by_value) > 1 or len(by_constant) > 1:
+            raise ValueError(f"rules {[r.name for r in rules]} all claim the operator {slot!r}")
+        value_rule = by_value[0] if by_value else None
+        constant_rule = by_constant[0] if by_constant else None
+        if constant_rule is None:
+            claim(f"__{slot}__", ("hot", value_rule))
+        else:
+            claim(f"__{slot}__", ("shared", value_rule or constant_rule, value_rule,
+                                  constant_rule))
+        if value_rule is not None:
+            claim(f"__r{slot}__", ("reflected", value_rule))
+    return wanted
+
+
+def _make(attribute: str, entry: tuple) -> Callable:
+    kind, rule = entry[0], entry[1]
+    if kind == "hot":
+        return _hot(rule, attribute)
+    if kind == "reflected":
+        return _hot(rule, attribute, reflected=True)
+    if kind == "params":
+        return _with_attributes(rule, attribute)
+    return _shared_slot(entry[2], entry[3], attribute.strip("_"))
+
+
+class _Binder:
+    """Keeps ``Value``'s methods and operators equal to what the rule table says.
+
+    :func:`autograd_core.rules.register` and :func:`~autograd_core.rules.replace_rule`
+    call ``check`` with the candidate table (it refuses before anything changes), then
+    ``apply`` once the table is in place.
+    """
+
+    def __init__(self) -> None:
+        self.installed: dict[str, Callable] = {}
+
+    def plan(self, table: dict[str, Rule]) -> dict[str, Callable]:
+        wanted = value_attributes(table)
+        for attribute in wanted:
+            if attribute not in self.installed and hasattr(_value_class, attribute):
+                raise ValueError(f"Value.{attribute} already exists; a rule cannot take it "
+                                 "(give the rule another method name, or method=None)")
+        return {attribute: _make(attribute, entry) for attribute, entry in wanted.items()}
+
+    def check(self, table: dict[str, Rule]) -> None:
+        self.plan(table)
+
+    def apply(self, table: dict[str, Rule]) -> None:
+        made = self.plan(table)
+        for attribute in self.installed:
+            if attribute not in made:
+                delattr(_value_class, attribute)
+        for attribute, function in made.items():
+            setattr(_value_class, attribute, function)
+        self.installed = made
+
+
+_binder = _Binder()
+
+
 class PythonNode:
-    """The pure-Python node store: seven slots per node and the hot operators.
+    """The pure-Python node store: seven slots per node.
 
     Used when the compiled store (``_fastnode.Node``) is not built or
-    ``AUTOGRAD_CORE_PURE`` is set; ``Value`` adds everything else.
+    ``AUTOGRAD_CORE_PURE`` is set; ``Value`` adds everything else, and :func:`bind`
+    gives it the methods and operators of the rule table.
     """
 
     __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "attrs")
@@ -147,53 +306,6 @@ class PythonNode:
         node.attrs = ()
         return node
 
-    __add__ = _binary_method(_ADD)
-
-    __radd__ = _binary_method(_ADD, reflected=True)
-
-    __sub__ = _binary_method(_SUB)
-
-    __rsub__ = _binary_method(_SUB, reflected=True)
-
-    __mul__ = _binary_method(_MUL)
-
-    __rmul__ = _binary_method(_MUL, reflected=True)
-
-    __truediv__ = _binary_method(_DIV)
-
-    __rtruediv__ = _binary_method(_DIV, reflected=True)
-
-    __neg__ = _unary_method(_NEG)
-
-    __abs__ = _unary_method(_ABS)
-
-    exp = _unary_method(_EXP, "e ** self; overflows to inf rather than raising.")
-
-    log = _unary_method(_LOG, "Natural logarithm; ``ValueError`` for inputs <= 0.")
-
-    sqrt = _unary_method(_SQRT, "Square root; ``ValueError`` for negative inputs.")
-
-    tanh = _unary_method(_TANH, "Hyperbolic tangent.")
-
-    sigmoid = _unary_method(_SIGMOID, "Logistic sigmoid 1 / (1 + e^-x), stable in both tails.")
-
-    relu = _unary_method(_RELU, "max(x, 0); its derivative at 0 is taken to be 0.")
-
-    abs = _unary_method(_ABS, "|x|; its derivative at 0 is taken to be 0.")
-
-    sin = _unary_method(_SIN, "Sine.")
-
-    cos = _unary_method(_COS, "Cosine.")
-
-    softplus = _unary_method(_SOFTPLUS, "log(1 + e^x), stable in both tails.")
-
-
-# The operators above are made by factories; named as the class attributes they are, they
-# pickle by reference (a module holding Value.tanh as its activation pickles on both stores).
-for _name, _method in list(vars(PythonNode).items()):
-    if callable(_method) and getattr(_method, "__qualname__", "").startswith(
-            ("_binary_method.", "_unary_method.")):
-        _method.__name__, _method.__qualname__ = _name, f"PythonNode.{_name}"
 
 NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
 """The class ``Value`` extends: the compiled node, or :class:`PythonNode`."""
@@ -216,11 +328,21 @@ make_node: Callable[..., Any] = _python_make if _fastnode is None else _fastnode
 """``make_node(data, op, parents, local_grads, attrs)``: a recorded node of the store."""
 
 
-def bind(value_class: type, lift: Callable[[Any], Any], in_mode: Callable[..., Any]) -> None:
-    """Connect the store to the engine: its ``Value`` class, ``_lift`` and mode path."""
-    global _value_class, _lift, _in_mode
-    _value_class, _lift, _in_mode = value_class, lift, in_mode
+def bind(value_class: type, lift: Callable[[Any], Any], in_mode: Callable[..., Any],
+         apply: Callable[..., Any], as_float: Callable[..., float]) -> None:
+    """Connect the store to the engine and give ``Value`` the table's methods.
+
+    Args:
+        value_class: ``Value``, the class every node is made as.
+        lift: numbers to constant leaves (and clear errors for anything else).
+        in_mode: the path of an op while ``no_grad`` or ``detect_anomaly`` is active.
+        apply: ``apply(rule, nodes, attrs)``, the non-hot path (rules with attributes).
+        as_float: the boundary check of a number (``as_float(value, what)``).
+    """
+    global _value_class, _lift, _in_mode, _apply, _as_float
+    _value_class, _lift, _in_mode, _apply, _as_float = value_class, lift, in_mode, apply, as_float
     if _fastnode is not None:
-        _fastnode.bind(value_class, lift, in_mode, {
-            name: (RULES[name], *hot_functions(RULES[name])) for name in _fastnode.HOT_RULES
-        })
+        _fastnode.bind(value_class, lift, in_mode)
+    _binder.apply(RULES)
+    if _binder not in rules_module._binders:
+        rules_module._binders.append(_binder)

@@ -3,22 +3,30 @@
 For property tests of gradients: draw an expression and a point, then compare the
 engine's gradient with finite differences (or with your own implementation).
 
-* **Domain-safe by construction**: ``log``, ``sqrt``, the divisor of ``/`` and the
-  base of a ``Value`` exponent are always applied to ``u ** 2 + c`` with a constant
-  ``c > 0``, so an expression never leaves its domain, at any point.
+* **Domain-safe by construction**: an input a rule needs positive (``log``, ``sqrt``,
+  the divisor of ``/``, the base of a ``Value`` exponent) is always ``u ** 2 + c``
+  with a constant ``c > 0``, so an expression never leaves its domain, at any point.
 * **Shared subexpressions**: an operand may be any earlier subexpression, so graphs
   have fan-out (a node with several children), the case where messages add up.
-* **Kink-avoiding**: :func:`expressions_and_points` only returns points where every
-  ``relu``, ``leaky_relu`` and ``abs`` input, and the two inputs of every ``max``,
-  are at least ``margin`` away from the kink, and where no intermediate value
-  exceeds ``max_magnitude`` (so finite differences are well conditioned).
+* **Kink-avoiding**: :func:`expressions_and_points` only returns points where moving
+  any input of a kinked op (``relu``, ``leaky_relu``, ``abs``, ``max``: a rule with a
+  ``branch``) by ``margin`` keeps it on the same smooth piece, and where no
+  intermediate value exceeds ``max_magnitude`` (so finite differences are well
+  conditioned).
 * **Readable**: the repr of an expression is its formula, such as
   ``tanh(x0 * x1) + log(x0 ** 2 + 0.5)``, so a shrunk failure reads as maths.
 
+* **The rule table's ops**: every rule of :data:`~autograd_core.rules.RULES` with at
+  most one attribute can be drawn, a rule registered later too: its arity, the inputs
+  it needs positive (``Rule.positive``), its attribute values (``Rule.samples``), its
+  kinks (``Rule.branch``) and how it is written (its operator, symbol or name) all
+  come from the table.
+
 An :class:`Expression` is a straight-line program (a tuple of steps, each naming
 earlier slots), evaluated by one loop, never by recursion. It evaluates on Python
-floats with :mod:`math` (a reference independent of the engine's rule table) and
-on :class:`~autograd_core.Value` nodes (building the engine's graph).
+floats with each rule's forward (finite differences of which check the rule's local
+derivatives) and on :class:`~autograd_core.Value` nodes through the methods and
+operators the table binds (building the engine's graph).
 
 Hypothesis is imported by this module only; ``import autograd_core`` does not need it.
 
@@ -35,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,31 +52,55 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from .engine import Value, apply_op
+from .rules import RULES, UNARY_OPERATORS, DomainError, Rule
 
 __all__ = ["Expression", "Step", "OPS", "expressions", "expressions_and_points"]
 
-#: Every op the strategies can draw, in the order examples shrink towards (the first
-#: ones are the simplest). Each name is the engine op it exercises.
-OPS: tuple[str, ...] = (
-    "add", "mul", "sub", "neg", "pow", "div", "exp", "log", "sqrt", "tanh", "sigmoid",
-    "sin", "cos", "softplus", "relu", "leaky_relu", "abs", "max", "powv", "sum",
-    "log_sigmoid", "logsumexp", "bce_logits",
-)
-
-# How many operands each op takes ("sum" and "logsumexp" take 2 or 3).
-_VARIADIC = ("sum", "logsumexp")
-_ARITY = {
-    "add": 2, "mul": 2, "sub": 2, "div": 2, "max": 2, "powv": 2, "sum": 3, "logsumexp": 3,
-    "bce_logits": 2, "log_sigmoid": 1,
-    "neg": 1, "pow": 1, "exp": 1, "log": 1, "sqrt": 1, "tanh": 1, "sigmoid": 1,
-    "sin": 1, "cos": 1, "softplus": 1, "relu": 1, "leaky_relu": 1, "abs": 1,
-}
-# Ops whose guarded operand is u ** 2 + c (the operand index that is guarded).
-_GUARDED = {"div": 1, "log": 0, "sqrt": 0, "powv": 0}
 _GUARD_CONSTANTS = (0.5, 1.0, 2.0)
-_POWERS = (2, 3)
-_LEAKY_SLOPE = 0.1
-_KINKED = ("relu", "leaky_relu", "abs", "max")
+
+
+def _drawable(rule: Rule) -> bool:
+    """Whether the strategies can draw a rule: at most one attribute, with values to use,
+    and a domain that its guard (``Rule.positive``) covers."""
+    if len(rule.params) > 1 or (rule.params and rule.positive):
+        return False
+    if rule.params and not (rule.samples or rule.defaults):
+        return False
+    return _guard_covers_domain(rule)
+
+
+def _guard_covers_domain(rule: Rule) -> bool:
+    """Whether the forward accepts any value on the inputs it does not need positive.
+
+    A rule with another domain (``bce`` takes a probability in [0, 1]) would leave it
+    for most drawn values, so it is not drawn.
+    """
+    attrs = (rule.samples[0][:1] if rule.samples else rule.defaults[:1]) if rule.params else ()
+    arity = rule.arity if rule.arity >= 0 else 2
+    for value in (-1.5, 2.5):
+        inputs = [value * value + 0.5 if i in rule.positive else value for i in range(arity)]
+        try:
+            rule.forward(*inputs, *attrs)
+        except ValueError:
+            return False
+    return True
+
+
+def _table_ops() -> tuple[str, ...]:
+    """The op names the strategies can draw now, in table order (examples shrink to the
+    first: ``add``)."""
+    return tuple(name for name, rule in RULES.items() if _drawable(rule))
+
+
+#: The ops the strategies could draw when this module was imported (a rule registered
+#: later is drawn too: :func:`expressions` reads the table when called).
+OPS: tuple[str, ...] = _table_ops()
+
+
+def _attr_values(rule: Rule) -> tuple[float, ...]:
+    """The values a one-attribute rule's attribute is drawn from."""
+    return tuple(sample[0] for sample in rule.samples) or rule.defaults
+
 
 # Precedence for printing: higher binds tighter.
 _ATOM, _POWER, _UNARY_MINUS, _PRODUCT, _SUMMATION = 5, 4, 3, 2, 1
@@ -78,11 +111,12 @@ class Step:
     """One operation of an :class:`Expression`.
 
     Attributes:
-        op: the op name (one of :data:`OPS`).
+        op: the op name (a rule of the table, see :data:`OPS`).
         operands: indices of earlier slots (inputs come first, then steps).
-        constant: the guard constant ``c`` of ``div``, ``log``, ``sqrt`` and
-            ``powv`` (their guarded operand is ``u ** 2 + c``), or the integer
-            power of ``pow``; ``0.0`` otherwise.
+        constant: the guard constant ``c`` of a rule with inputs that must be
+            positive (``div``, ``log``, ``sqrt``, ``powv``: the guarded operand is
+            ``u ** 2 + c``), or the attribute of a one-attribute rule (the power of
+            ``pow``, the slope of ``leaky_relu``); ``0.0`` otherwise.
     """
 
     op: str
@@ -119,11 +153,11 @@ class Expression:
         for index, step in enumerate(steps):
             if not isinstance(step, Step):
                 raise TypeError(f"steps must be Step objects; got {step!r}")
-            if step.op not in _ARITY:
-                raise ValueError(f"unknown op {step.op!r} (allowed: {list(OPS)})")
-            arity = _ARITY[step.op]
-            if len(step.operands) != arity and not (step.op in _VARIADIC
-                                                    and len(step.operands) >= 2):
+            rule = RULES.get(step.op) if isinstance(step.op, str) else None
+            if rule is None or not _drawable(rule):
+                raise ValueError(f"unknown op {step.op!r} (allowed: {list(_table_ops())})")
+            arity = rule.arity
+            if len(step.operands) != arity and not (arity == -1 and len(step.operands) >= 2):
                 raise ValueError(f"op {step.op!r} takes {arity} operands; got {step.operands!r}")
             for operand in step.operands:
                 if type(operand) is not int or not 0 <= operand < num_inputs + index:
@@ -131,7 +165,7 @@ class Expression:
                         f"step {index} ({step.op}) refers to slot {operand!r}; "
                         f"only slots 0..{num_inputs + index - 1} exist before it"
                     )
-            if step.op in _GUARDED and not step.constant > 0.0:
+            if rule.positive and not step.constant > 0.0:
                 raise ValueError(
                     f"op {step.op!r} needs a guard constant > 0; got {step.constant!r}"
                 )
@@ -172,19 +206,26 @@ class Expression:
         """Whether finite differences at ``point`` are meaningful.
 
         True when every intermediate value is finite with ``|v| <= max_magnitude``,
-        and every kinked op's input is at least ``margin`` from its kink
-        (``|u| >= margin`` for relu, leaky_relu and abs; ``|a - b| >= margin`` for max).
+        and moving any input of a kinked op (a rule with a ``branch``) by ``margin``
+        keeps it on the same smooth piece.
         """
         slots = self.intermediates(point)
         for value in slots:
             if not abs(value) <= max_magnitude:  # also catches NaN
                 return False
         for step in self.steps:
-            if step.op in _KINKED:
-                distance = (abs(slots[step.operands[0]] - slots[step.operands[1]])
-                            if step.op == "max" else abs(slots[step.operands[0]]))
-                if distance < margin:
-                    return False
+            rule = RULES[step.op]
+            if rule.branch is None:
+                continue
+            args = _operands(rule, step, [slots[i] for i in step.operands])
+            attrs = _attrs(rule, step)
+            here = rule.branch(*args, *attrs)
+            for index in range(len(args)):
+                for shift in (-margin, margin):
+                    moved = list(args)
+                    moved[index] += shift
+                    if rule.branch(*moved, *attrs) != here:
+                        return False
         return True
 
     def _run(self, slots: list, apply_step: Any) -> list:
@@ -197,100 +238,38 @@ class Expression:
 # Evaluation, one step at a time.
 
 
+def _operands(rule: Rule, step: Step, args: list) -> list:
+    """The op's inputs: a guarded operand ``u`` becomes ``u ** 2 + c``."""
+    return [u * u + step.constant if i in rule.positive else u for i, u in enumerate(args)]
+
+
+def _attrs(rule: Rule, step: Step) -> tuple:
+    return (step.constant,) if rule.params else ()
+
+
 def _float_step(step: Step, args: list[float]) -> float:
+    rule = RULES[step.op]
     try:
-        return _FLOAT_OPS[step.op](step, *args)
-    except (OverflowError, ValueError, ZeroDivisionError):
+        return float(rule.forward(*_operands(rule, step, args), *_attrs(rule, step)))
+    except (DomainError, OverflowError, ValueError, ZeroDivisionError):
         return math.nan
 
 
-def _guard_float(u: float, c: float) -> float:
-    return u * u + c
-
-
-def _float_exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def _float_softplus(a: float) -> float:
-    return max(a, 0.0) + math.log1p(_float_exp(-abs(a)))
-
-
-def _float_logsumexp(*xs: float) -> float:
-    top = max(xs)
-    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
-
-
-def _float_powv(step: Step, u: float, v: float) -> float:
-    try:
-        return _guard_float(u, step.constant) ** v
-    except OverflowError:
-        return math.inf
-
-
-_FLOAT_OPS = {
-    "add": lambda s, a, b: a + b,
-    "sub": lambda s, a, b: a - b,
-    "mul": lambda s, a, b: a * b,
-    "div": lambda s, a, b: a / _guard_float(b, s.constant),
-    "max": lambda s, a, b: a if a >= b else b,
-    "powv": _float_powv,
-    "sum": lambda s, *xs: math.fsum(xs),
-    "neg": lambda s, a: -a,
-    "pow": lambda s, a: a ** int(s.constant),
-    "exp": lambda s, a: _float_exp(a),
-    "log": lambda s, a: math.log(_guard_float(a, s.constant)),
-    "sqrt": lambda s, a: math.sqrt(_guard_float(a, s.constant)),
-    "tanh": lambda s, a: math.tanh(a),
-    "sigmoid": lambda s, a: 0.5 * (1.0 + math.tanh(0.5 * a)),
-    "sin": lambda s, a: math.sin(a),
-    "cos": lambda s, a: math.cos(a),
-    "softplus": lambda s, a: _float_softplus(a),
-    "log_sigmoid": lambda s, a: -_float_softplus(-a),
-    "logsumexp": lambda s, *xs: _float_logsumexp(*xs),
-    "bce_logits": lambda s, z, t: t * _float_softplus(-z) + (1.0 - t) * _float_softplus(z),
-    "relu": lambda s, a: a if a > 0.0 else 0.0,
-    "leaky_relu": lambda s, a: a if a > 0.0 else _LEAKY_SLOPE * a,
-    "abs": lambda s, a: abs(a),
-}
+def _operator(slot: str) -> Any:
+    """Python's function for an operator slot (``operator.add``, ``operator.and_``)."""
+    return getattr(operator, slot, None) or getattr(operator, slot + "_")
 
 
 def _value_step(step: Step, args: list[Value]) -> Value:
-    return _VALUE_OPS[step.op](step, *args)
-
-
-def _guard_value(u: Value, c: float) -> Value:
-    return u**2 + c
-
-
-_VALUE_OPS = {
-    "add": lambda s, a, b: a + b,
-    "sub": lambda s, a, b: a - b,
-    "mul": lambda s, a, b: a * b,
-    "div": lambda s, a, b: a / _guard_value(b, s.constant),
-    "max": lambda s, a, b: apply_op("max", a, b),
-    "powv": lambda s, a, b: _guard_value(a, s.constant) ** b,
-    "sum": lambda s, *xs: apply_op("sum", *xs),
-    "neg": lambda s, a: -a,
-    "pow": lambda s, a: a ** int(s.constant),
-    "exp": lambda s, a: a.exp(),
-    "log": lambda s, a: _guard_value(a, s.constant).log(),
-    "sqrt": lambda s, a: _guard_value(a, s.constant).sqrt(),
-    "tanh": lambda s, a: a.tanh(),
-    "sigmoid": lambda s, a: a.sigmoid(),
-    "sin": lambda s, a: a.sin(),
-    "cos": lambda s, a: a.cos(),
-    "softplus": lambda s, a: a.softplus(),
-    "log_sigmoid": lambda s, a: apply_op("log_sigmoid", a),
-    "logsumexp": lambda s, *xs: apply_op("logsumexp", *xs),
-    "bce_logits": lambda s, z, t: apply_op("bce_logits", z, t),
-    "relu": lambda s, a: a.relu(),
-    "leaky_relu": lambda s, a: a.leaky_relu(_LEAKY_SLOPE),
-    "abs": lambda s, a: a.abs(),
-}
+    """Apply a step through the path users call: the rule's method, operator or apply_op."""
+    rule = RULES[step.op]
+    inputs = _operands(rule, step, args)
+    attrs = _attrs(rule, step)
+    if rule.method is not None:
+        return getattr(inputs[0], rule.method)(*inputs[1:], *attrs)
+    if rule.operator is not None:
+        return _operator(rule.operator)(*inputs, *attrs)
+    return apply_op(rule.name, *inputs, attrs=attrs)
 
 
 # ---------------------------------------------------------------------------
@@ -315,31 +294,29 @@ def _format(num_inputs: int, steps: tuple[Step, ...]) -> str:
     return slots[-1][0]
 
 
+# How tightly Python's operators bind when printed (by special method; others: a product).
+_SLOT_PRECEDENCE = {"__add__": _SUMMATION, "__sub__": _SUMMATION, "__pow__": _POWER}
+
+
 def _format_step(step: Step, args: list[tuple[str, int]]) -> tuple[str, int]:
-    op, c = step.op, _number(step.constant)
-
-    def guard(arg: tuple[str, int]) -> str:
-        return f"{_wrap(arg, _ATOM)} ** 2 + {c}"
-
-    if op in ("add", "sub", "mul"):
-        symbol, level = {"add": ("+", _SUMMATION), "sub": ("-", _SUMMATION),
-                         "mul": ("*", _PRODUCT)}[op]
-        # Left-associative: the right operand needs brackets at equal precedence.
-        return f"{_wrap(args[0], level)} {symbol} {_wrap(args[1], level + 1)}", level
-    if op == "div":
-        return f"{_wrap(args[0], _PRODUCT)} / ({guard(args[1])})", _PRODUCT
-    if op == "powv":
-        return f"({guard(args[0])}) ** {_wrap(args[1], _ATOM)}", _POWER
-    if op == "pow":
-        return f"{_wrap(args[0], _ATOM)} ** {c}", _POWER
-    if op == "neg":
+    rule = RULES[step.op]
+    c = _number(step.constant)
+    # A guarded operand reads u ** 2 + c: a sum, bracketed where that binds too loosely.
+    args = [(f"{_wrap(arg, _ATOM)} ** 2 + {c}", _SUMMATION) if i in rule.positive else arg
+            for i, arg in enumerate(args)]
+    slot = rule.operator
+    if rule.method is None and slot in UNARY_OPERATORS and slot != "abs":  # -x, +x, ~x
         # Brackets also around a negation: "-(-x0)" reads better than "--x0".
-        return f"-{_wrap(args[0], _UNARY_MINUS + 1)}", _UNARY_MINUS
-    if op in ("log", "sqrt"):
-        return f"{op}({guard(args[0])})", _ATOM
-    if op == "leaky_relu":
-        return f"leaky_relu({args[0][0]}, {_LEAKY_SLOPE})", _ATOM
-    return f"{op}({', '.join(text for text, _ in args)})", _ATOM
+        return f"{rule.symbol}{_wrap(args[0], _UNARY_MINUS + 1)}", _UNARY_MINUS
+    if rule.method is None and slot is not None and slot not in UNARY_OPERATORS:
+        level = _SLOT_PRECEDENCE.get(f"__{slot}__", _PRODUCT)
+        right = (c, _ATOM) if rule.params else args[1]
+        if level == _POWER:  # right-associative, binding tighter than unary minus
+            return f"{_wrap(args[0], _ATOM)} {rule.symbol} {_wrap(right, _ATOM)}", _POWER
+        # Left-associative: the right operand needs brackets at equal precedence.
+        return f"{_wrap(args[0], level)} {rule.symbol} {_wrap(right, level + 1)}", level
+    texts = [text for text, _ in args] + ([c] if rule.params else [])
+    return f"{rule.name}({', '.join(texts)})", _ATOM
 
 
 def _depth(num_inputs: int, steps: tuple[Step, ...]) -> int:
@@ -361,18 +338,19 @@ def _check_int(value: Any, name: str, minimum: int) -> None:
 
 
 def _check_ops(ops: Any) -> tuple[str, ...]:
+    table_ops = _table_ops()
     if ops is None:
-        return OPS
+        return table_ops
     if isinstance(ops, str) or not isinstance(ops, Iterable):
         raise TypeError(f"ops must be a list of op names; got {ops!r}")
     chosen = tuple(ops)
     if not chosen:
-        raise ValueError(f"ops must name at least one op (allowed: {list(OPS)})")
+        raise ValueError(f"ops must name at least one op (allowed: {list(table_ops)})")
     for op in chosen:
-        if op not in _ARITY:
-            raise ValueError(f"unknown op {op!r} in ops (allowed: {list(OPS)})")
-    # Keep the shrinking order of OPS, whatever order the caller gave.
-    return tuple(op for op in OPS if op in chosen)
+        if op not in table_ops:
+            raise ValueError(f"unknown op {op!r} in ops (allowed: {list(table_ops)})")
+    # Keep the shrinking order of the table, whatever order the caller gave.
+    return tuple(op for op in table_ops if op in chosen)
 
 
 def _prune(num_inputs: int, steps: list[Step]) -> list[Step]:
@@ -406,9 +384,10 @@ def expressions(*, num_inputs: int = 2, max_depth: int = 4, max_ops: int = 8,
             ``u ** 2 + c`` of log, sqrt, ``/`` and a Value exponent counts as part of
             its op).
         max_ops: the most steps drawn before unused ones are dropped.
-        ops: the op names to draw from (default: all of :data:`OPS`).
+        ops: the op names to draw from (default: every rule of the table that can be
+            drawn, see :data:`OPS`).
 
-    Examples shrink towards fewer steps, earlier ops of :data:`OPS` (``add`` first),
+    Examples shrink towards fewer steps, earlier ops of the table (``add`` first),
     operands that are inputs rather than subexpressions, and lower-numbered inputs:
     the simplest expression is ``x0 + x0``.
 
@@ -430,8 +409,9 @@ def _expressions(draw: Any, num_inputs: int, max_depth: int, max_ops: int,
     steps: list[Step] = []
     for _ in range(count):
         op = draw(st.sampled_from(allowed))
+        rule = RULES[op]
         usable = [i for i, depth in enumerate(depths) if depth < max_depth]
-        arity = draw(st.integers(2, 3)) if op in _VARIADIC else _ARITY[op]
+        arity = draw(st.integers(2, 3)) if rule.arity == -1 else rule.arity
         operands = []
         for position in range(arity):
             # Building on the newest result makes deep expressions likely; shrinking
@@ -440,10 +420,10 @@ def _expressions(draw: Any, num_inputs: int, max_depth: int, max_ops: int,
                 operands.append(usable[-1])
             else:
                 operands.append(draw(st.sampled_from(usable)))
-        if op in _GUARDED:
+        if rule.positive:
             constant = draw(st.sampled_from(_GUARD_CONSTANTS))
-        elif op == "pow":
-            constant = float(draw(st.sampled_from(_POWERS)))
+        elif rule.params:
+            constant = float(draw(st.sampled_from(_attr_values(rule))))
         else:
             constant = 0.0
         steps.append(Step(op, tuple(operands), constant))

@@ -27,7 +27,11 @@ call spends its time in numpy rather than in Python:
   a sum of products of parameters (an L2 penalty) is computed once per call, not
   once per sample;
 * a delta row or parameter that receives its gradient from one place only is
-  written there directly (numpy's ``out=``) instead of computed and then added.
+  written there directly (numpy's ``out=``) instead of computed and then added;
+* a call runs on a plan: for each batch size (and thread) the trace keeps buffers
+  for its value rows, delta rows and gradient, with every group's forward and
+  backward step bound to views of them once, so a call is the numpy work and little
+  Python (a few sizes are kept; a huge one-off batch is not).
 
 Arrays returned to the caller are fresh on every call: later calls do not change
 them.
@@ -70,6 +74,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -86,6 +91,10 @@ from .watch import watching
 __all__ = ["trace", "Trace", "TraceError", "TraceWarning"]
 
 _REDUCTIONS = ("mean", "sum")
+# Plans (buffers for one batch size, per thread) kept per trace, and the largest
+# value array kept (in cells): a one-off replay of a huge batch does not hold memory.
+_PLANS_KEPT = 8
+_PLAN_CELLS = 1 << 22
 
 
 class TraceError(ValueError):
@@ -123,24 +132,73 @@ class _OpGroup:
         ]
         self.needs_backward = any(wanted)
 
-    def forward(self, values: np.ndarray, theta: np.ndarray, cache: list) -> None:
-        args = [values[rows] for rows in self.gathers]
-        out = self.rule.forward_array(*args, *self.attrs)
-        values[self.out_rows] = out
-        cache.append((args, out))
+    def bind(self, values: np.ndarray, deltas: np.ndarray, grads: np.ndarray) -> tuple:
+        """This group's forward and backward steps on a plan's buffers (see ``_Plan``)."""
+        rule_forward, rule_local, attrs = self.rule.forward_array, self.rule.local, self.attrs
+        out = values[self.out_rows]
+        views = [values[rows] if type(rows) is slice else None for rows in self.gathers]
+        gathers = self.gathers
+        saved: list = [views]
 
-    def backward(self, deltas: np.ndarray, param_grads: np.ndarray, cached: tuple) -> None:
-        args, out = cached
+        if all(view is not None for view in views):
+
+            def forward(theta: np.ndarray) -> None:
+                out[...] = rule_forward(*views, *attrs)
+
+        else:
+
+            def forward(theta: np.ndarray) -> None:
+                args = saved[0] = [
+                    view if view is not None else values[rows]
+                    for view, rows in zip(views, gathers)
+                ]
+                out[...] = rule_forward(*args, *attrs)
+
+        if not self.needs_backward:
+            return forward, None
         delta = deltas[self.out_rows]
-        local_grads = self.rule.local(*args, out, *self.attrs)
-        for scatter, local in zip(self.scatters, local_grads):
-            if scatter is None:
-                continue
-            into = scatter.destination(deltas)
-            if into is None:
-                scatter.add(deltas, delta * local)
-            else:
-                np.multiply(delta, local, out=into)
+        # Per parent: None (no delta wanted), or the scatter and, when it may assign
+        # its rows directly, the view it writes into.
+        sends = [
+            None if scatter is None else (scatter, scatter.destination(deltas))
+            for scatter in self.scatters
+        ]
+
+        def backward(theta: np.ndarray) -> None:
+            for send, local in zip(sends, rule_local(*saved[0], out, *attrs)):
+                if send is None:
+                    continue
+                scatter, into = send
+                if into is None:
+                    scatter.add(deltas, delta * local)
+                else:
+                    np.multiply(delta, local, out=into)
+
+        return forward, backward
+
+
+class _Plan:
+    """Buffers for replays of one batch size, and every group's steps bound to them.
+
+    Binding once (views of the value and delta rows, of the gradient array) leaves a
+    replay with the numpy calls and little else. A plan belongs to one thread, so
+    replays in several threads never share buffers.
+    """
+
+    def __init__(self, trace: Trace, size: int) -> None:
+        self.values = np.empty((trace._num_rows, size))
+        if trace._has_constant_rows:
+            self.values[trace._constant_rows] = trace._constant_values
+        self.deltas = np.zeros((trace._num_rows, size))
+        self.grads = np.zeros(len(trace.params))
+        self.forward: list[Callable[[np.ndarray], None]] = []
+        self.backward: list[Callable[[np.ndarray], None]] = []
+        for group in trace._groups:
+            forward, backward = group.bind(self.values, self.deltas, self.grads)
+            self.forward.append(forward)
+            if backward is not None:
+                self.backward.append(backward)
+        self.backward.reverse()
 
 
 class Trace:
@@ -169,6 +227,7 @@ class Trace:
         order = topological_order(*self.outputs)
         self.num_nodes = len(order)
         self._compile(order)
+        self._plans: dict[tuple[int, int], _Plan] = {}
 
     # -- compilation -----------------------------------------------------------
 
@@ -192,7 +251,7 @@ class Trace:
                 continue
             if node in absorbed:
                 products = absorbed[node]
-                others = [p for p in node.parents if p not in products]
+                others = fusion.other_terms(node, products)
                 sources = [*others, *(q for p in products for q in p.parents)]
                 key = (_depth_of(depth, sources), "dot", len(products), len(others))
             else:
@@ -298,20 +357,30 @@ class Trace:
         _refuse_nan(theta, "param_values", "a Value never holds NaN")
         return theta
 
-    def _run_forward(self, batch: Any, param_values: Any) -> tuple:
+    def _plan(self, size: int) -> _Plan:
+        """This thread's plan for batches of ``size`` rows (made on first use)."""
+        key = (threading.get_ident(), size)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = _Plan(self, size)
+            if self._num_rows * size <= _PLAN_CELLS:
+                if len(self._plans) >= _PLANS_KEPT:
+                    self._plans.pop(next(iter(self._plans)), None)
+                self._plans[key] = plan
+        return plan
+
+    def _run_forward(self, batch: Any, param_values: Any) -> tuple[_Plan, np.ndarray]:
         samples = self._check_batch(batch)
         theta = self._param_values(param_values)
-        size = max(samples.shape[0], 1)
-        values = np.empty((self._num_rows, size))
-        values[: self._num_inputs] = samples.T
+        plan = self._plan(max(samples.shape[0], 1))
+        values = plan.values
+        if self._num_inputs:
+            values[: self._num_inputs] = samples.T
         if self._has_param_rows:
             values[self._param_rows] = theta[self._param_ids, None]
-        if self._has_constant_rows:
-            values[self._constant_rows] = self._constant_values
-        cache: list = []
-        for group in self._groups:
-            group.forward(values, theta, cache)
-        return values, theta, cache
+        for step in plan.forward:
+            step(theta)
+        return plan, theta
 
     def forward(self, batch: Any, *, param_values: Any = None) -> np.ndarray:
         """Every sample's outputs.
@@ -323,8 +392,8 @@ class Trace:
         Returns:
             An array of shape ``[batch_size, num_outputs]``.
         """
-        values, _, _ = self._run_forward(batch, param_values)
-        outputs = values[self._output_rows].T.copy()
+        plan, _ = self._run_forward(batch, param_values)
+        outputs = plan.values[self._output_rows].T.copy()
         _refuse_nan_result(outputs, "output")
         return outputs
 
@@ -339,31 +408,80 @@ class Trace:
         Returns:
             ``(loss, grads)``: a float and an array aligned with ``params``.
         """
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
         if len(self.outputs) != 1:
             raise ValueError(
                 f"value_and_grad needs a traced function with one output; it has "
-                f"{len(self.outputs)} (reduce them to one Value inside the function)"
+                f"{len(self.outputs)} (reduce them to one Value inside the function, or "
+                "use outputs_and_grad)"
             )
-        values, theta, cache = self._run_forward(batch, param_values)
-        size = values.shape[1]
-        per_sample = values[self._output_rows[0]]
-        weight = 1.0 / size if reduction == "mean" else 1.0
-        deltas = np.zeros(values.shape)
-        deltas[self._output_rows[0]] = weight
-        param_grads = np.zeros(len(self.params))
-        for group, cached in zip(reversed(self._groups), reversed(cache)):
-            if group.needs_backward:
-                group.backward(deltas, param_grads, cached)
+        self._check_reduction(reduction)
+        plan, param_grads = self._value_and_grad(batch, param_values, 0, reduction)
+        outputs = plan.values[self._output_rows[0]]
+        total = float(outputs.sum())
+        return (total / len(outputs) if reduction == "mean" else total), param_grads
+
+    def outputs_and_grad(
+        self,
+        batch: Any,
+        *,
+        differentiate: int = 0,
+        reduction: str = "mean",
+        param_values: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample's outputs, and the gradient of one output reduced over the batch.
+
+        One pass: a training loop gets the loss's gradient and the model's outputs
+        (for its accuracy, say) from the same replay.
+
+        Args:
+            batch: array-like of shape ``[batch_size, num_inputs]``.
+            differentiate: which output to differentiate (its index in ``outputs``).
+            reduction: ``"mean"`` averages that output's gradient over the batch,
+                ``"sum"`` adds.
+            param_values: the parameters as an array (default: their current ``.data``).
+
+        Returns:
+            ``(outputs, grads)``: an array ``[batch_size, num_outputs]`` and an array
+            aligned with ``params``.
+        """
+        self._check_reduction(reduction)
+        if (
+            isinstance(differentiate, bool)
+            or not isinstance(differentiate, (int, np.integer))
+            or not 0 <= differentiate < len(self.outputs)
+        ):
+            raise ValueError(
+                f"differentiate must be an output index in 0..{len(self.outputs) - 1}; "
+                f"got {differentiate!r}"
+            )
+        plan, param_grads = self._value_and_grad(batch, param_values, differentiate, reduction)
+        return plan.values[self._output_rows].T.copy(), param_grads
+
+    @staticmethod
+    def _check_reduction(reduction: str) -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+
+    def _value_and_grad(
+        self, batch: Any, param_values: Any, differentiate: int, reduction: str
+    ) -> tuple[_Plan, np.ndarray]:
+        """Forward and backward on this thread's plan; the gradients as a new array."""
+        plan, theta = self._run_forward(batch, param_values)
+        deltas, param_grads = plan.deltas, plan.grads
+        deltas.fill(0.0)
+        param_grads.fill(0.0)
+        deltas[self._output_rows[differentiate]] = (
+            1.0 / deltas.shape[1] if reduction == "mean" else 1.0
+        )
+        for step in plan.backward:
+            step(theta)
         if self._has_param_rows:
             param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
-        _refuse_nan_result(per_sample[:, None], "output")
+        _refuse_nan_result(plan.values[self._output_rows].T, "output")
         bad_grads = np.flatnonzero(np.isnan(param_grads))
         if len(bad_grads):
             raise _nan_refusal(f"a NaN gradient for parameter {int(bad_grads[0])} on this batch")
-        total = float(per_sample.sum())
-        return (total * weight if reduction == "mean" else total), param_grads
+        return plan, param_grads.copy()
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
         """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.
@@ -375,6 +493,10 @@ class Trace:
         for param, g in zip(self.params, grads.tolist()):
             param.grad += g
         return loss
+
+    def __getstate__(self) -> dict:
+        # Plans are buffers and bound functions: made again after a copy or unpickling.
+        return {**vars(self), "_plans": {}}
 
     def __repr__(self) -> str:
         return (

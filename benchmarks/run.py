@@ -64,10 +64,23 @@ def _importable(module: str) -> bool:
     return check.returncode == 0
 
 
+# Some machines set these to steer OpenBLAS's choice of kernel; the benchmark leaves
+# the choice to OpenBLAS (in its own workers only) and reports the kernel it took.
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def worker_environment() -> dict[str, str]:
+    """The workers' environment: one thread for numpy and torch, no kernel override."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    for name in BLAS_OVERRIDES:
+        env.pop(name, None)
+    return env
+
+
 def measure(workload: str, engine: str, repeats: int) -> dict:
     """One (workload, engine) pair in a fresh process of the benchmark environment."""
     command = [VENV_PYTHON, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = worker_environment()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
@@ -79,7 +92,8 @@ def measure(workload: str, engine: str, repeats: int) -> dict:
 # slow spell of the shared machine that the next one misses: these engines run in
 # alternating processes, several rounds, and each keeps its fastest round: a slow spell
 # only ever adds time, and the rounds of both engines face the same spells.
-W3_ALTERNATED = ("replay", "numpy")
+W3_ALTERNATED = ("replay", "numpy", "fit-trace", "torch")
+W5_ENGINES = ("fit-trace", "numpy", "torch")
 
 
 def measure_alternated(workload: str, engines: Sequence[str], rounds: int) -> dict:
@@ -127,9 +141,14 @@ def machine() -> str:
     ).stdout.split()
     numpy_version, torch_version = (versions + ["?", "?"])[:2]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    kernel = measure("blas", "-", 0).get("kernel", "unknown")
+    unset = [name for name in BLAS_OVERRIDES if name in os.environ]
+    override = (f" ({' and '.join(unset)} unset for the workers)" if unset
+                else f" ({' and '.join(BLAS_OVERRIDES)} not set)")
     return (
         f"{cpu}; {platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"numpy {numpy_version}; torch {torch_version}; load average at start {load}. "
+        f"numpy {numpy_version}; torch {torch_version}; OpenBLAS kernel {kernel}{override}; "
+        f"load average at start {load}. "
         "Times are CPU time of one single-threaded process (time.process_time)."
     )
 
@@ -209,8 +228,10 @@ def run(args: argparse.Namespace) -> str:
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
 
     # W3
-    w3_engines = ["micrograd", "eager", f"eager{PURE}", f"eager{NO_GC}", "fit", "replay", "numpy"]
+    w3_engines = ["micrograd", "eager", f"eager{PURE}", f"eager{NO_GC}", "fit", "fit-trace",
+                  "replay", "numpy"]
     w3_engines += ["torch"] if torch else []
+    alternated = [engine for engine in W3_ALTERNATED if engine in w3_engines]
     w3 = {}
     for engine in w3_engines:
         if engine in W3_ALTERNATED:
@@ -220,16 +241,18 @@ def run(args: argparse.Namespace) -> str:
         if engine.startswith("micrograd") and not args.full:
             steps = 2 if quick else 5
         w3[engine] = measure("W3", engine, steps)
-    progress(f"W3 {' and '.join(W3_ALTERNATED)}, alternated")
-    w3.update(measure_alternated("W3", W3_ALTERNATED, rounds=2 if quick else 7))
+    progress(f"W3 {', '.join(alternated)}, alternated")
+    w3.update(measure_alternated("W3", alternated, rounds=2 if quick else 7))
     w3 = {engine: w3[engine] for engine in w3_engines}
     ref = w3["micrograd"].get("ms_per_step")
     numpy_ms = w3["numpy"].get("ms_per_step")
     lines += [
         "",
         "W3: micrograd's moons demo, MLP(2, [16, 16, 1]), 100 points, 100 full-batch SGD "
-        f"steps; median ms per step ({' and '.join(W3_ALTERNATED)}: the fastest of "
-        f"{w3[W3_ALTERNATED[0]].get('rounds', 1)} runs in alternating processes)",
+        f"steps; mean ms per step ({', '.join(alternated)}: the fastest of "
+        f"{w3[alternated[0]].get('rounds', 1)} runs in alternating processes); fit-trace: "
+        "nn.fit(engine=\"trace\") end to end per step (100 epochs minus 5, so its one-off "
+        "set-up, shown in brackets, cancels)",
         "",
         "| engine | ms/step | vs micrograd | vs numpy | final accuracy |",
         "|---|---:|---:|---:|---:|",
@@ -242,9 +265,37 @@ def run(args: argparse.Namespace) -> str:
         if r["steps"] != 100:
             accuracy += f" ({r['steps']} steps timed; --full for all 100)"
         ms = r["ms_per_step"]
+        setup = f" (+{r['setup_ms']:.1f} ms once)" if "setup_ms" in r else ""
         lines.append(
-            f"| {_label(engine, r)} | {_num(ms, 3)} | {_ratio(ref, ms)} | "
+            f"| {_label(engine, r)} | {_num(ms, 3)}{setup} | {_ratio(ref, ms)} | "
             f"{'-' if not numpy_ms else f'{ms / numpy_ms:,.2f}x slower'} | {accuracy} |"
+        )
+
+    # W5
+    w5_engines = [engine for engine in W5_ENGINES if torch or engine != "torch"]
+    progress(f"W5 {', '.join(w5_engines)}, alternated")
+    w5 = measure_alternated("W5", w5_engines, rounds=2 if quick else 5)
+    numpy_ms = w5["numpy"].get("ms_per_step")
+    lines += [
+        "",
+        "W5: MLP(2, [64, 64, 1]) on 1,000 moons points, batches of 100, SGD with momentum "
+        "0.9, max-margin loss and L2 penalty, 10 epochs (100 steps), the same batches for "
+        f"every engine; ms per step (the fastest of {w5['numpy'].get('rounds', 1)} runs in "
+        "alternating processes; numpy and torch: their whole loop / steps, each run the "
+        "fastest of 3; fit-trace: 12 epochs minus 2, so its set-up cancels)",
+        "",
+        "| engine | ms/step | vs numpy | final accuracy |",
+        "|---|---:|---:|---:|",
+    ]
+    for engine, r in w5.items():
+        if "error" in r:
+            lines.append(f"| {engine} | failed: {r['error']} | | |")
+            continue
+        ms = r["ms_per_step"]
+        setup = f" (+{r['setup_ms']:.1f} ms once)" if "setup_ms" in r else ""
+        lines.append(
+            f"| {_label(engine, r)} | {_num(ms, 3)}{setup} | "
+            f"{'-' if not numpy_ms else f'{ms / numpy_ms:,.2f}x'} | {r['accuracy']:.3f} |"
         )
 
     # W4

@@ -269,6 +269,8 @@ def w3(engine: str, repeats: int) -> dict:
         scores = np.array([score_of(model([make(float(v)) for v in row])).data for row in X])
     elif engine == "fit":
         times, scores = _w3_fit(weights, X, y, steps)
+    elif engine == "fit-trace":
+        return _w3_fit_trace(weights, X, y)
     elif engine == "replay":
         times, scores = _w3_replay(weights, X, y, steps)
     elif engine == "numpy":
@@ -278,7 +280,7 @@ def w3(engine: str, repeats: int) -> dict:
     else:
         raise ValueError(f"no W3 engine {engine!r}")
     return {
-        "ms_per_step": statistics.median(times) * 1e3,
+        "ms_per_step": statistics.fmean(times) * 1e3,
         "steps": steps,
         "accuracy": _accuracy(scores, y) if steps == 100 else None,
     }
@@ -306,6 +308,54 @@ def _w3_fit(weights, X, y, steps):
     times = [b - a for a, b in zip(stamps, stamps[1:])]
     scores = np.array([score_of(model([float(v) for v in row])).data for row in X])
     return times, scores
+
+
+def _fit_per_step(run_epochs, short: int, long: int, steps_per_epoch: int,
+                 rounds: int = 3) -> tuple[float, float]:
+    """Seconds per step of a ``fit`` run, and its one-off set-up, by difference.
+
+    ``run_epochs(epochs)`` runs ``fit`` from the same starting point and returns its
+    CPU seconds. A step costs (time of ``long`` epochs - time of ``short`` epochs) /
+    the steps between them: everything ``fit`` does per step and per epoch is in it,
+    the one-off set-up (tracing the penalty, planning) cancels out. Each length is
+    timed ``rounds`` times, alternating, and keeps its fastest.
+    """
+    timings: dict[int, list[float]] = {short: [], long: []}
+    for _ in range(rounds):
+        for epochs in (short, long):
+            timings[epochs].append(run_epochs(epochs))
+    fast_short, fast_long = min(timings[short]), min(timings[long])
+    per_step = (fast_long - fast_short) / ((long - short) * steps_per_epoch)
+    return per_step, fast_short - short * steps_per_epoch * per_step
+
+
+def _w3_fit_trace(weights, X, y) -> dict:
+    """The demo through ``nn.fit(engine="trace")``: per step, end to end (see _fit_per_step).
+
+    The model's loss is recorded by a first, untimed call (fit keeps it for the
+    model); each timed call traces its own penalty, as a user's call does.
+    """
+    import nn
+
+    model = build_mlp("eager", weights)
+    initial = model.state_dict()
+
+    def run_epochs(epochs: int) -> float:
+        model.load_state_dict(initial)
+        optimizer = nn.SGD(model, lr=1.0)
+        schedule = nn.LinearDecay(optimizer, start=1.0, end=0.1, total_steps=100)
+        start = clock()
+        nn.fit(model, X, y, loss=nn.hinge_loss, optimizer=optimizer, epochs=epochs,
+               batch_size=len(X), regularizer=lambda m: nn.l2(m, ALPHA), scheduler=schedule,
+               progress=False, seed=0, engine="trace")
+        return clock() - start
+
+    run_epochs(1)
+    per_step, setup = _fit_per_step(run_epochs, 5, 100, 1)
+    run_epochs(100)
+    scores = np.array([score_of(model([float(v) for v in row])).data for row in X])
+    return {"ms_per_step": per_step * 1e3, "setup_ms": setup * 1e3, "steps": 100,
+            "accuracy": _accuracy(scores, y)}
 
 
 def _w3_replay(weights, X, y, steps):
@@ -397,6 +447,130 @@ def _w3_torch(weights, X, y, steps):
 
 
 # ---------------------------------------------------------------------------
+# W5: a larger model trained in minibatches: MLP(2, [64, 64, 1]) on 1,000 moons points,
+# batches of 100, SGD with momentum, max-margin loss with the demo's L2 penalty
+
+W5_SIZES = [2, 64, 64, 1]
+W5_POINTS, W5_BATCH, W5_EPOCHS = 1000, 100, 10
+W5_LR, W5_MOMENTUM = 0.05, 0.9
+
+
+def w5(engine: str, repeats: int) -> dict:
+    """ms per step; every engine draws the same batches (one permutation per epoch)."""
+    X, y = make_moons(W5_POINTS)
+    weights = initial_weights(W5_SIZES, seed=5)
+    steps_per_epoch = -(-len(X) // W5_BATCH)
+    if engine == "fit-trace":
+        per_step, setup, scores = _w5_fit_trace(weights, X, y, steps_per_epoch)
+        extra = {"setup_ms": setup * 1e3}
+    elif engine in ("numpy", "torch"):
+        train = _w5_numpy if engine == "numpy" else _w5_torch
+        runs = [train(weights, X, y) for _ in range(3)]
+        per_step = min(seconds for seconds, _ in runs) / (W5_EPOCHS * steps_per_epoch)
+        scores, extra = runs[0][1], {}
+    else:
+        raise ValueError(f"no W5 engine {engine!r}")
+    return {"ms_per_step": per_step * 1e3, "steps": W5_EPOCHS * steps_per_epoch,
+            "accuracy": _accuracy(scores, y), **extra}
+
+
+def _batches(n: int, epoch_orders):
+    """The index array of every minibatch, epoch after epoch (nn.fit's own draws)."""
+    for order in epoch_orders:
+        for start in range(0, n, W5_BATCH):
+            yield order[start:start + W5_BATCH]
+
+
+def _w5_fit_trace(weights, X, y, steps_per_epoch):
+    import nn
+
+    model = build_mlp("eager", weights)
+    initial = model.state_dict()
+
+    def run_epochs(epochs: int) -> float:
+        model.load_state_dict(initial)
+        optimizer = nn.SGD(model, lr=W5_LR, momentum=W5_MOMENTUM)
+        start = clock()
+        nn.fit(model, X, y, loss=nn.hinge_loss, optimizer=optimizer, epochs=epochs,
+               batch_size=W5_BATCH, regularizer=lambda m: nn.l2(m, ALPHA), progress=False,
+               seed=0, engine="trace")
+        return clock() - start
+
+    run_epochs(1)
+    per_step, setup = _fit_per_step(run_epochs, 2, 2 + W5_EPOCHS, steps_per_epoch)
+    run_epochs(W5_EPOCHS)
+    from autograd_core.trace import trace
+
+    score_trace = trace(lambda v: model(v)[0], list(X[0]), params=model.parameters())
+    return per_step, setup, score_trace.forward(X)[:, 0]
+
+
+def _w5_numpy(weights, X, y):
+    """Hand-written minibatch training; returns (CPU seconds, final scores)."""
+    params = [array.copy() for pair in weights for array in pair]
+    buffers = [None] * len(params)
+    rng = np.random.default_rng(0)
+
+    def scores_of(X):
+        W1, b1, W2, b2, W3, b3 = params
+        h1 = np.maximum(X @ W1.T + b1, 0.0)
+        h2 = np.maximum(h1 @ W2.T + b2, 0.0)
+        return h1, h2, (h2 @ W3.T + b3)[:, 0]
+
+    start = clock()
+    orders = (rng.permutation(len(X)) for _ in range(W5_EPOCHS))
+    for index in _batches(len(X), orders):
+        Xb, yb = X[index], y[index]
+        n = len(index)
+        W1, b1, W2, b2, W3, b3 = params
+        h1, h2, s = scores_of(Xb)
+        margin = 1.0 - yb * s
+        d_s = np.where(margin > 0.0, -yb, 0.0) / n
+        d_h2 = (d_s[:, None] @ W3) * (h2 > 0.0)
+        d_h1 = (d_h2 @ W2) * (h1 > 0.0)
+        grads = (d_h1.T @ Xb, d_h1.sum(axis=0), d_h2.T @ h1, d_h2.sum(axis=0),
+                 d_s[None, :] @ h2, d_s.sum(keepdims=True))
+        for k, (p, g) in enumerate(zip(params, grads)):
+            g = g + 2.0 * ALPHA * p
+            buffers[k] = g if buffers[k] is None else W5_MOMENTUM * buffers[k] + g
+            p -= W5_LR * buffers[k]
+    seconds = clock() - start
+    return seconds, scores_of(X)[2]
+
+
+def _w5_torch(weights, X, y):
+    """The same with PyTorch tensors and torch.optim.SGD (CPU, float64)."""
+    import torch
+
+    torch.set_num_threads(1)
+    params = [torch.tensor(array, requires_grad=True) for pair in weights for array in pair]
+    optimizer = torch.optim.SGD(params, lr=W5_LR, momentum=W5_MOMENTUM)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    rng = np.random.default_rng(0)
+
+    def scores_of(inputs):
+        h = inputs
+        for i in range(0, len(params), 2):
+            h = h @ params[i].T + params[i + 1]
+            if i + 2 < len(params):
+                h = torch.relu(h)
+        return h[:, 0]
+
+    start = clock()
+    orders = (rng.permutation(len(X)) for _ in range(W5_EPOCHS))
+    for index in _batches(len(X), orders):
+        rows = torch.from_numpy(index)
+        loss = torch.relu(1 - yt[rows] * scores_of(Xt[rows])).mean() + ALPHA * sum(
+            (p * p).sum() for p in params)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    seconds = clock() - start
+    with torch.no_grad():
+        return seconds, scores_of(Xt).numpy()
+
+
+# ---------------------------------------------------------------------------
 # W4: MLP(64, [32, 10]), cross-entropy, one sample
 
 
@@ -474,11 +648,31 @@ def w4(engine: str, repeats: int) -> dict:
     return {"us_per_sample": statistics.median(times) * 1e6, "loss": loss, "repeats": repeats}
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4}
+def blas_kernel() -> str:
+    """The kernel OpenBLAS chose for this processor (numpy's bundled build), if known."""
+    import ctypes
+    import glob
+
+    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "*openblas*"))):
+        library = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                     "openblas_get_corename64_", "openblas_get_corename"):
+            corename = getattr(library, name, None)
+            if corename is not None:
+                corename.restype = ctypes.c_char_p
+                return corename().decode()
+    return "unknown"
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}
 
 
 def main(argv: list[str]) -> None:
     workload, engine = argv[0], argv[1]
+    if workload == "blas":
+        print(json.dumps({"kernel": blas_kernel()}))
+        return
     repeats = int(argv[2]) if len(argv) > 2 else 3
     if engine.endswith(NO_GC):
         # The cyclic collector paused for the whole run: our graphs have no cycles,

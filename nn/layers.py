@@ -10,12 +10,13 @@ code written for the general case).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import methodcaller
 from typing import Any, Union
 
 import numpy as np
 
-from autograd_core import Value, apply_op
+from autograd_core import RULES, Value, apply_op
 
 from ._checks import check_bool, check_int, check_real
 from .initializers import check_init, init_weights, make_rng
@@ -41,14 +42,35 @@ def _identity(x: Value) -> Value:
     return x
 
 
+class _Activations(Mapping[str, Callable[[Value], Value]]):
+    """The activations a layer accepts by name, read from the rule table at every use.
+
+    ``"linear"`` (the identity), and every one-input rule of
+    :data:`autograd_core.RULES` with a ``Value`` method whose attributes all have
+    defaults (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"leaky_relu"`` with slope 0.01
+    as PyTorch's default, ...; a rule registered later too). Each is the method called
+    by name, so a replaced rule is used at once.
+    """
+
+    def _names(self) -> list[str]:
+        return ["linear"] + [rule.method for rule in RULES.values()
+                             if rule.arity == 1 and rule.method is not None
+                             and len(rule.defaults) == len(rule.params)]
+
+    def __getitem__(self, name: str) -> Callable[[Value], Value]:
+        if name not in self._names():
+            raise KeyError(name)
+        return _identity if name == "linear" else methodcaller(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 #: The activations a layer accepts by name, each a function of one Value.
-ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,  # slope 0.01, as PyTorch's default
-    "linear": _identity,
-}
+ACTIVATIONS: Mapping[str, Callable[[Value], Value]] = _Activations()
 
 
 def resolve_activation(activation: Activation) -> tuple[str, Callable[[Value], Value]]:
@@ -94,7 +116,8 @@ class Neuron(Module):
 
     Args:
         nin: number of inputs.
-        activation: "relu", "tanh", "sigmoid", "leaky_relu", "linear", or a callable
+        activation: "relu", "tanh", "sigmoid", "leaky_relu", "linear" (any name of
+            :data:`ACTIVATIONS`), or a callable
             taking and returning a Value.
         init: weight scheme, see :mod:`nn.initializers` ("uniform" is micrograd's).
         seed: seed for the weights (or pass ``rng``).

@@ -1,9 +1,14 @@
 """Optimisers (SGD, Adam/AdamW) and learning-rate schedules.
 
-An optimiser holds a list of parameters (``Value`` leaves) and updates their
-``data`` from their ``grad``; it never builds graph nodes. The update rules follow
-PyTorch's ``torch.optim.SGD`` and ``torch.optim.AdamW`` so that numbers can be
-compared one to one.
+An optimiser holds a list of parameters (``Value`` leaves) and the learning rate.
+Its maths is one array function, :meth:`Optimizer.update`: it takes the parameters'
+values and their gradients as float64 arrays and updates the values in place. Both of
+``fit``'s engines use it: ``step()`` (the eager engine, or a hand-written loop) reads
+each parameter's ``data`` and ``grad`` into arrays, calls ``update`` and writes the
+values back; ``fit(engine="trace")`` keeps the values in one array for the whole run
+and calls ``update`` on it directly. The update rules follow PyTorch's
+``torch.optim.SGD`` and ``torch.optim.AdamW`` so that numbers can be compared one to
+one.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from autograd_core import Value
 
 from ._checks import check_bool, check_int, check_real, check_real_pair
+from ._values import read_data, read_grads, uninterrupted, write_data
 from .module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "LinearDecay", "StepDecay"]
@@ -37,7 +45,10 @@ def _collect(params: Iterable[Value] | Module, owner: str) -> list[Value]:
 
 
 class Optimizer:
-    """Base class: holds ``params`` and ``lr``; subclasses define ``step``."""
+    """Base class: holds ``params`` and ``lr``; subclasses define ``_update``.
+
+    ``steps`` counts the updates made so far.
+    """
 
     def __init__(self, params: Iterable[Value] | Module, lr: float) -> None:
         name = type(self).__name__
@@ -52,7 +63,10 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_number(type(self).__name__, "lr", value)
+        if type(value) is float and 0.0 <= value < math.inf:
+            self._lr = value  # the common case, set by a schedule every epoch
+        else:
+            self._lr = _check_number(type(self).__name__, "lr", value)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0 (gradients accumulate otherwise)."""
@@ -60,33 +74,81 @@ class Optimizer:
             param.grad = 0.0
 
     def step(self) -> None:
-        """Apply one update from the current gradients."""
-        raise NotImplementedError
+        """Apply one update from the parameters' current gradients.
 
-    def _commit(self, values: list[float]) -> None:
-        """Write every parameter's new value, or none: a step that would make one of them
-        NaN or infinite is refused with every parameter (and the optimiser's state) as it
-        was before the step."""
-        for index, value in enumerate(values):
-            if not math.isfinite(value):
+        Reads every parameter's ``data`` and ``grad``, calls :meth:`update` on them and
+        writes the new values back.
+
+        Raises:
+            ValueError: a gradient or a new value is NaN or infinite (no parameter is
+                changed).
+        """
+        grads = read_grads(self.params)
+        theta = read_data(self.params)
+        steps = self.steps
+        try:
+            self.update(theta, grads)
+        finally:
+            if self.steps != steps:  # taken, even if Ctrl-C came: the Values follow
+                write_data(self.params, theta)
+
+    def update(self, theta: np.ndarray, grads: np.ndarray) -> None:
+        """One step on arrays: ``theta`` (the parameters' values, in ``params`` order) in place.
+
+        The optimiser's state (momentum buffers, moments, ``steps``) advances with it,
+        so calling ``update`` on arrays or ``step`` on the Values continue each other.
+        ``theta`` is assigned once, at the end: an interrupt (Ctrl-C) leaves it either
+        before or after the whole step.
+
+        Args:
+            theta: float64 array of shape ``[len(params)]``, updated in place.
+            grads: float64 array of the same shape (not modified).
+
+        Raises:
+            TypeError: the arrays are not float64 numpy arrays.
+            ValueError: a shape differs from ``[len(params)]``, a gradient is NaN or
+                infinite, or a new value would be: all or nothing, the values and the
+                optimiser's state are then left as they were.
+        """
+        name = type(self).__name__
+        expected = (len(self.params),)
+        for label, array in (("theta", theta), ("grads", grads)):
+            if not isinstance(array, np.ndarray) or array.dtype != np.float64:
+                raise TypeError(f"{name}.update: {label} must be a float64 numpy array; "
+                                f"got {array!r}")
+            if array.shape != expected:
+                raise ValueError(f"{name}.update: {label} must have shape {expected}; "
+                                 f"got {array.shape}")
+        # A finite sum means every term is finite (NaN and inf carry into a sum); only
+        # when it is not (or overflows) are the terms looked at one by one.
+        if not np.isfinite(np.add.reduce(grads)):
+            finite = np.isfinite(grads)
+            if not finite.all():
+                index = int(np.flatnonzero(~finite)[0])
+                raise ValueError(f"{name}: parameter {index} has a non-finite gradient "
+                                 f"{float(grads[index])!r}; lower the learning rate?")
+        new_theta, state = self._update(theta, grads)
+        if not np.isfinite(np.add.reduce(new_theta)):
+            finite = np.isfinite(new_theta)
+            if not finite.all():
+                index = int(np.flatnonzero(~finite)[0])
                 raise ValueError(
-                    f"{type(self).__name__}: this step would set parameter {index} to {value!r} "
-                    f"(it is {self.params[index].data!r}); no parameter was changed; lower "
-                    "the learning rate?")
-        for param, value in zip(self.params, values):
-            param.data = value
+                    f"{name}: this step would set parameter {index} to "
+                    f"{float(new_theta[index])!r} (it is {float(theta[index])!r}); no parameter "
+                    "was changed; lower the learning rate?")
+        steps = self.steps + 1
 
-    def _gradients(self) -> list[float]:
-        grads = []
-        for index, param in enumerate(self.params):
-            g = param.grad
-            if isinstance(g, Value):  # left by backward(create_graph=True)
-                g = g.data
-            if not math.isfinite(g):
-                raise ValueError(f"{type(self).__name__}: parameter {index} has a "
-                                 f"non-finite gradient {g!r}; lower the learning rate?")
-            grads.append(float(g))
-        return grads
+        def commit() -> None:  # idempotent, so values and state always agree
+            theta[...] = new_theta
+            for attribute, value in state.items():
+                setattr(self, attribute, value)
+            self.steps = steps
+
+        uninterrupted(commit)
+
+    def _update(self, theta: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The new values (a new array) and the new state attributes, from this step."""
+        raise NotImplementedError
 
 
 class SGD(Optimizer):
@@ -95,6 +157,10 @@ class SGD(Optimizer):
     With ``g = grad + weight_decay * p``: the buffer is ``b = g`` on the first step and
     ``b = momentum * b + g`` after; the step is ``p -= lr * b`` (or
     ``p -= lr * (g + momentum * b)`` with Nesterov), as ``torch.optim.SGD``.
+
+    Attributes:
+        buffers: the momentum buffer (an array aligned with ``params``), or None
+            before the first step and without momentum.
 
     Example:
         >>> w = Value(1.0); w.grad = 0.5
@@ -112,25 +178,18 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0; got momentum=0")
         self.nesterov = bool(nesterov)
-        self.buffers: list[float] | None = None
+        self.buffers: np.ndarray | None = None
 
-    def step(self) -> None:
-        grads = self._gradients()
+    def _update(self, theta: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, dict]:
+        g = grads
         if self.weight_decay:
-            grads = [g + self.weight_decay * p.data for g, p in zip(grads, self.params)]
-        buffers = self.buffers
+            g = g + self.weight_decay * theta
+        state = {}
         if self.momentum:
-            if buffers is None:
-                buffers = list(grads)
-            else:
-                buffers = [self.momentum * b + g for b, g in zip(buffers, grads)]
-            if self.nesterov:
-                grads = [g + self.momentum * b for g, b in zip(grads, buffers)]
-            else:
-                grads = list(buffers)
-        self._commit([param.data - self.lr * g for param, g in zip(self.params, grads)])
-        self.buffers = buffers
-        self.steps += 1
+            buffers = g.copy() if self.buffers is None else self.momentum * self.buffers + g
+            state["buffers"] = buffers
+            g = g + self.momentum * buffers if self.nesterov else buffers
+        return theta - self.lr * g, state
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, "
@@ -143,6 +202,9 @@ class Adam(Optimizer):
     Per parameter, at step t: ``p -= lr * weight_decay * p``; ``m = b1 m + (1 - b1) g``;
     ``v = b2 v + (1 - b2) g^2``; ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the
     bias corrections ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``.
+
+    Attributes:
+        first_moments, second_moments: ``m`` and ``v``, arrays aligned with ``params``.
 
     Example:
         >>> w = Value(1.0); w.grad = 0.5
@@ -157,25 +219,20 @@ class Adam(Optimizer):
         self.betas = check_real_pair(betas, "betas", owner="Adam", high=1.0)
         self.eps = _check_number("Adam", "eps", eps, low_open=True)
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
-        self.first_moments = [0.0] * len(self.params)
-        self.second_moments = [0.0] * len(self.params)
+        self.first_moments = np.zeros(len(self.params))
+        self.second_moments = np.zeros(len(self.params))
 
-    def step(self) -> None:
-        grads = self._gradients()
+    def _update(self, theta: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, dict]:
         beta1, beta2 = self.betas
-        steps = self.steps + 1
-        correction1 = 1.0 - beta1 ** steps
-        correction2 = 1.0 - beta2 ** steps
-        first = [beta1 * m + (1.0 - beta1) * g for m, g in zip(self.first_moments, grads)]
-        second = [beta2 * v + (1.0 - beta2) * g * g for v, g in zip(self.second_moments, grads)]
-        values = []
-        for param, m, v in zip(self.params, first, second):
-            p = param.data
-            if self.weight_decay:
-                p -= self.lr * self.weight_decay * p
-            values.append(p - self.lr * (m / correction1) / (math.sqrt(v / correction2) + self.eps))
-        self._commit(values)
-        self.first_moments, self.second_moments, self.steps = first, second, steps
+        t = self.steps + 1
+        correction1 = 1.0 - beta1 ** t
+        correction2 = 1.0 - beta2 ** t
+        if self.weight_decay:
+            theta = theta - self.lr * self.weight_decay * theta
+        m = beta1 * self.first_moments + (1.0 - beta1) * grads
+        v = beta2 * self.second_moments + (1.0 - beta2) * grads * grads
+        new_theta = theta - self.lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+        return new_theta, {"first_moments": m, "second_moments": v}
 
     def __repr__(self) -> str:
         return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "

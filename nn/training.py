@@ -21,10 +21,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from autograd_core import CORE, Value, apply_op, no_grad
+from autograd_core import CORE, Value, no_grad
 
 from ._checks import check_features, check_int, check_seed
-from .data import _check_xy, minibatches
+from ._fit_trace import TracedRun, output_list, traced_loss
+from ._values import read_data
+from .data import _check_xy
 from .losses import check_targets
 from .module import Module
 from .optim import LRScheduler, Optimizer
@@ -90,10 +92,6 @@ class BatchResult(NamedTuple):
     scores: np.ndarray  # [batch, n_outputs] output data, used for running accuracy
 
 
-def _as_output_list(output: Any) -> list:
-    return output if isinstance(output, list) else [output]
-
-
 def _data(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
@@ -129,77 +127,35 @@ def _eager_batch(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss,
         if regularizer is not None:
             total = total + regularizer(model)
         total.backward()
-        scores = np.array([[_data(v) for v in _as_output_list(out)] for out in outputs])
+        scores = np.array([[_data(v) for v in output_list(out)] for out in outputs])
         value = total.data
         # Drop the graph while the collector is still paused, or its first run walks it.
         del outputs, total
     return BatchResult(value, scores)
 
 
-class _TracedModel(NamedTuple):
-    params: tuple[Value, ...]
-    loss_trace: Any
-    score_trace: Any
-    target_columns: Callable[[np.ndarray], np.ndarray]
-
-
-def _trace_model(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss) -> _TracedModel:
-    """Record the model's per-sample loss and outputs once (see ``_traced_batch``)."""
-    from autograd_core.trace import trace
-
-    kind = getattr(loss, "target_kind", None)
-    if kind is None:
-        raise ValueError(f"engine 'trace' needs one of nn's losses (with a target_kind); "
-                         f"got {loss!r}")
-    params = tuple(model.parameters())
-    nin = X.shape[1]
-    score_trace = trace(lambda xs: _as_output_list(model(xs)), X[0].tolist(), params)
-    if kind == "index":
-        classes = len(score_trace.outputs)
-
-        def per_sample(xs: list[Value]) -> Value:
-            # The class index chooses a term, which a replay cannot do per sample, so
-            # the loss of every class is weighted by the one-hot target instead.
-            outputs = model(xs[:nin])
-            return apply_op("sum", *[xs[nin + k] * loss(outputs, k) for k in range(classes)])
-
-        def columns(labels: np.ndarray) -> np.ndarray:
-            return np.eye(classes)[labels.astype(int)]
-    else:
-        width = 1 if y.ndim == 1 else y.shape[1]
-
-        def per_sample(xs: list[Value]) -> Value:
-            targets = xs[nin] if y.ndim == 1 else xs[nin:nin + width]
-            return loss(model(xs[:nin]), targets)
-
-        def columns(labels: np.ndarray) -> np.ndarray:
-            return labels.reshape(len(labels), width).astype(float)
-    example = np.concatenate([X[0], columns(y[:1])[0]]).tolist()
-    return _TracedModel(params, trace(per_sample, example, params), score_trace, columns)
-
-
 def _traced_batch(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss,
                   regularizer: Regularizer | None) -> BatchResult:
     """Replay a graph recorded once on the whole batch (``autograd_core.trace``).
 
-    The per-sample graph must not depend on the data: the model's forward may not
-    branch on values (kinked ops such as relu are fine), and the constant shift inside
-    ``logsumexp`` is frozen at trace time.
+    This is the per-batch form of the "trace" engine, for code that calls an engine
+    itself; ``fit(engine="trace")`` runs the whole training on one parameter array
+    instead (:mod:`nn._fit_trace`). The per-sample graph must not depend on the data:
+    the model's forward may not branch on values (kinked ops such as relu are fine),
+    and the constant shift inside ``logsumexp`` is frozen at trace time.
     """
-    # Kept on the model (a private attribute, outside its state), so it goes with it.
-    per_model = vars(model).setdefault("_fit_traces", {})
-    key = (loss, y.ndim, y.shape[1:])
-    traced = per_model.get(key)
-    if traced is None or traced.params != tuple(model.parameters()):
-        traced = per_model[key] = _trace_model(model, X, y, loss)
-    scores = traced.score_trace.forward(X)
-    batch = np.hstack([X, traced.target_columns(y)])
-    total = traced.loss_trace.backward(batch, reduction="mean")
+    params = tuple(model.parameters())
+    recorded = traced_loss(model, params, X, y, loss)
+    rows = np.hstack([X, recorded.target_columns(y)])
+    outputs, grads = recorded.trace.outputs_and_grad(rows, param_values=read_data(params))
+    for param, g in zip(params, grads.tolist()):
+        param.grad += g
+    total = float(outputs[:, 0].sum()) / len(y)
     if regularizer is not None:
         penalty = regularizer(model)
         penalty.backward()
         total += penalty.data
-    return BatchResult(total, scores)
+    return BatchResult(total, outputs[:, 1:])
 
 
 EngineFn = Callable[[Module, np.ndarray, np.ndarray, Loss, "Regularizer | None"], BatchResult]
@@ -246,7 +202,7 @@ def predict_scores(model: Module, X: Any) -> np.ndarray:
         raise ValueError(f"predict_scores: X must be 2-D [n_samples, n_features]; "
                          f"got shape {features.shape}")
     with no_grad():
-        rows = [[_data(v) for v in _as_output_list(model(row))] for row in features]
+        rows = [[_data(v) for v in output_list(model(row))] for row in features]
     return np.array(rows, dtype=float).reshape(len(features), -1)
 
 
@@ -314,12 +270,19 @@ def evaluate(model: Module, X: Any, y: Any, *, loss: Loss | None = None) -> dict
         ``{"loss": ..., "accuracy": ...}``; accuracy is NaN for a regression loss.
     """
     features, labels = _check_xy(X, y, "evaluate")
-    result: dict[str, float] = {}
     with no_grad():
         outputs = [model(row) for row in features]
-        if loss is not None:
-            result["loss"] = float(_data(loss(outputs, labels)))
-    scores = np.array([[_data(v) for v in _as_output_list(out)] for out in outputs])
+        value = None if loss is None else float(_data(loss(outputs, labels)))
+    scores = np.array([[_data(v) for v in output_list(out)] for out in outputs])
+    return _metrics(model, scores, labels, loss, value)
+
+
+def _metrics(model: Module, scores: np.ndarray, labels: np.ndarray, loss: Loss | None,
+             value: float | None) -> dict[str, float]:
+    """``evaluate``'s result from the outputs ``scores`` and the loss ``value``."""
+    result: dict[str, float] = {}
+    if value is not None:
+        result["loss"] = value
     if loss is None or _is_classification(loss, labels):
         predicted = _labels_from_scores(scores, _threshold(model), _uses_signs(labels))
         result["accuracy"] = float(np.mean(predicted == labels))
@@ -377,7 +340,11 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         engine: how a batch's loss and gradients are computed: ``"eager"`` (a graph per
             sample), ``"trace"`` (one recorded graph replayed on the batch with numpy;
             same numbers, much faster; nn's losses only) or one added with
-            ``register_engine``.
+            ``register_engine``. With ``"trace"`` the parameters live in one array for
+            the whole run (the optimiser's :meth:`~nn.Optimizer.update` works on it);
+            the model's Values are written back before each callback, at the end, and
+            when an exception or Ctrl-C stops the run, and read again after each
+            callback.
         callback: called as ``callback(epoch, history)`` after each epoch (epoch counts
             from 0); returning True stops training (early stopping, live plots).
 
@@ -414,37 +381,120 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
         val_features, val_labels = _check_training_data(model, loss, validation[0],
                                                         validation[1], "fit validation")
     classification = _is_classification(loss, labels)
-    signs = _uses_signs(labels)
-    threshold = _threshold(model)
+    hits = _hit_counter(labels, _threshold(model), _uses_signs(labels))
+    if run_batch is _traced_batch:
+        run: _EagerRun | _ArrayRun = _ArrayRun(
+            TracedRun(model, features, labels, loss, regularizer, optimizer), model, loss)
+    else:
+        run = _EagerRun(model, features, labels, loss, regularizer, optimizer, run_batch)
+    val_rows = None if validation is None else run.prepare(val_features, val_labels)
     rng = np.random.default_rng(seed)
     history = History()
     bar = tqdm(range(count), disable=True if not progress else None, unit="epoch",
                leave=False)
-    for epoch in bar:
-        history.lr.append(optimizer.lr)
-        loss_sum, correct = 0.0, 0
-        for X_batch, y_batch in minibatches(features, labels, int(size), rng=rng):
-            optimizer.zero_grad()
-            result = run_batch(model, X_batch, y_batch, loss, regularizer)
-            optimizer.step()
-            loss_sum += result.loss * len(y_batch)
-            if classification:
-                predicted = _labels_from_scores(result.scores, threshold, signs)
-                correct += int(np.sum(predicted == y_batch))
-        history.loss.append(loss_sum / len(labels))
-        history.accuracy.append(correct / len(labels) if classification else float("nan"))
-        if validation is not None:
-            scores = evaluate(model, val_features, val_labels, loss=loss)
-            history.val_loss.append(scores["loss"])
-            history.val_accuracy.append(scores["accuracy"])
-        if scheduler is not None:
-            scheduler.step()
-        postfix = {"loss": f"{history.loss[-1]:.4g}"}
-        if classification:
-            postfix["acc"] = f"{history.accuracy[-1]:.3f}"
-        bar.set_postfix(postfix)
-        if callback is not None and callback(epoch, history) is True:
-            break
-    bar.close()
+    n = len(labels)
+    try:
+        for epoch in bar:
+            history.lr.append(optimizer.lr)
+            loss_sum, correct = 0.0, 0
+            # The same draws as nn.minibatches(..., rng=rng): batches by index.
+            order = rng.permutation(n)
+            for start in range(0, n, size):
+                index = order[start:start + size]
+                batch_loss, scores = run.batch(index)
+                loss_sum += batch_loss * len(index)
+                if classification:
+                    correct += hits(scores, index)
+            history.loss.append(loss_sum / n)
+            history.accuracy.append(correct / n if classification else float("nan"))
+            if validation is not None:
+                scores = run.validate(val_rows, val_features, val_labels)
+                history.val_loss.append(scores["loss"])
+                history.val_accuracy.append(scores["accuracy"])
+            if scheduler is not None:
+                scheduler.step()
+            if not bar.disable:
+                postfix = {"loss": f"{history.loss[-1]:.4g}"}
+                if classification:
+                    postfix["acc"] = f"{history.accuracy[-1]:.3f}"
+                bar.set_postfix(postfix)
+            if callback is not None:
+                run.publish()
+                stop = callback(epoch, history) is True
+                run.refresh()
+                if stop:
+                    break
+    finally:
+        # At the end, and on an exception or Ctrl-C: the model holds the last step.
+        run.publish()
+        bar.close()
     return history
 
+
+def _hit_counter(labels: np.ndarray, threshold: float, signs: bool
+                 ) -> Callable[[np.ndarray, np.ndarray], int]:
+    """``hits(scores, index)``: how many of the samples ``index`` the scores label right.
+
+    The labels of ``_labels_from_scores``; with one output and labels that are all 1
+    or the negative label (-1 or 0), a score is right when "above the threshold" and
+    "label is 1" agree, which is one comparison per batch.
+    """
+    negative = -1 if signs else 0
+    is_positive = labels == 1
+    binary = bool(np.all(is_positive | (labels == negative)))
+
+    def hits(scores: np.ndarray, index: np.ndarray) -> int:
+        if binary and scores.shape[1] == 1:
+            return int(np.count_nonzero((scores[:, 0] > threshold) == is_positive[index]))
+        predicted = _labels_from_scores(scores, threshold, signs)
+        return int(np.count_nonzero(predicted == labels[index]))
+
+    return hits
+
+
+class _EagerRun:
+    """Batches through an engine that works on the model's Values (eager or registered)."""
+
+    def __init__(self, model: Module, features: np.ndarray, labels: np.ndarray, loss: Loss,
+                 regularizer: Regularizer | None, optimizer: Optimizer,
+                 run_batch: EngineFn) -> None:
+        self.model, self.loss, self.regularizer = model, loss, regularizer
+        self.features, self.labels = features, labels
+        self.optimizer, self.run_batch = optimizer, run_batch
+
+    def batch(self, index: np.ndarray) -> tuple[float, np.ndarray]:
+        self.optimizer.zero_grad()
+        result = self.run_batch(self.model, self.features[index], self.labels[index],
+                                self.loss, self.regularizer)
+        self.optimizer.step()
+        return result.loss, result.scores
+
+    def prepare(self, features: np.ndarray, labels: np.ndarray) -> None:
+        return None
+
+    def validate(self, rows: Any, features: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        return evaluate(self.model, features, labels, loss=self.loss)
+
+    def publish(self) -> None:
+        """Nothing to do: the Values are the state."""
+
+    def refresh(self) -> None:
+        """Nothing to do: the Values are the state."""
+
+
+class _ArrayRun:
+    """``fit``'s view of a :class:`~nn._fit_trace.TracedRun` (parameters in one array)."""
+
+    def __init__(self, traced: TracedRun, model: Module, loss: Loss) -> None:
+        self.traced, self.model, self.loss = traced, model, loss
+        self.batch = traced.batch
+        self.publish = traced.publish
+        self.refresh = traced.refresh
+
+    def prepare(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return self.traced.batch_rows(features, labels)
+
+    def validate(self, rows: Any, features: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        # The same numbers as evaluate() on the model, from the replay at theta.
+        losses, scores = self.traced.scores(rows)
+        return _metrics(self.model, scores, labels, self.loss, float(losses.sum()) / len(labels))

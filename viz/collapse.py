@@ -5,17 +5,50 @@ Used by :func:`viz.graph.draw_graph` with ``collapse="neurons"``.
 
 from __future__ import annotations
 
-from autograd_core import Value
+from typing import NamedTuple
+
+from autograd_core import RULES, Rule, Value
 
 from .view import GraphView, ViewEdge, ViewNode, rule_text, symbol_of
 
 __all__ = ["collapsed_view"]
 
-_SUM_OPS = ("sum", "add")
-_ACTIVATION_OPS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
+
+class _Kinds(NamedTuple):
+    """The op names of sums, products and activations, read from the rule table."""
+
+    sums: frozenset[str]
+    products: frozenset[str]
+    activations: frozenset[str]
 
 
-def _weighted_sums(order: list[Value], uses: dict[Value, int]) -> dict[Value, None]:
+def _adds_up(rule: Rule) -> bool:
+    """Whether every local derivative of a rule is 1 (``add``, ``sum``): a sum."""
+    count = 2 if rule.arity == -1 else rule.arity
+    if count < 2 or rule.params:
+        return False
+    try:
+        return all(
+            all(float(local) == 1.0 for local in rule.local(*point, rule.forward(*point)))
+            for point in ((0.5,) * count, (-1.25,) * count)
+        )
+    except (ArithmeticError, ValueError, TypeError):
+        return False
+
+
+def _kinds() -> _Kinds:
+    """Sums add up (every local derivative 1), products fill the ``*`` operator, and an
+    activation is any one-input rule with a ``Value`` method (``x.tanh()``)."""
+    return _Kinds(
+        frozenset(name for name, rule in RULES.items() if _adds_up(rule)),
+        frozenset(name for name, rule in RULES.items() if rule.operator == "mul"),
+        frozenset(name for name, rule in RULES.items()
+                  if rule.arity == 1 and rule.method is not None),
+    )
+
+
+def _weighted_sums(order: list[Value], uses: dict[Value, int], kinds: _Kinds
+                   ) -> dict[Value, None]:
     """The nodes that are the top of a neuron's weighted sum.
 
     A weighted sum is a ``sum`` node or a chain of ``add``/``sum`` nodes (the links, each
@@ -28,16 +61,16 @@ def _weighted_sums(order: list[Value], uses: dict[Value, int]) -> dict[Value, No
     # costs linear time: (biases, products, every term a bias or a product).
     census: dict[Value, tuple[int, int, bool]] = {}
     for node in order:
-        if node.op not in _SUM_OPS:
+        if node.op not in kinds.sums:
             continue
         biases, products, clean = 0, 0, True
         for parent in node.parents:
-            if _is_link(parent, uses):
+            if _is_link(parent, uses, kinds):
                 inner = census[parent]
                 biases, products, clean = biases + inner[0], products + inner[1], clean and inner[2]
             elif not parent.parents:
                 biases += 1
-            elif (parent.op == "mul" and uses[parent] == 1
+            elif (parent.op in kinds.products and uses[parent] == 1
                   and any(not factor.parents for factor in parent.parents)):
                 products += 1
             else:
@@ -46,12 +79,13 @@ def _weighted_sums(order: list[Value], uses: dict[Value, int]) -> dict[Value, No
     return {node: None for node, (b, p, clean) in census.items() if clean and b == 1 and p}
 
 
-def _is_link(node: Value, uses: dict[Value, int]) -> bool:
+def _is_link(node: Value, uses: dict[Value, int], kinds: _Kinds) -> bool:
     """An inner link of an add chain: a sum used only by the next link."""
-    return node.op in _SUM_OPS and uses[node] == 1
+    return node.op in kinds.sums and uses[node] == 1
 
 
-def _find_neurons(order: list[Value], uses: dict[Value, int]) -> dict[Value, Value]:
+def _find_neurons(order: list[Value], uses: dict[Value, int], kinds: _Kinds
+                  ) -> dict[Value, Value]:
     """Each node of a neuron mapped to the neuron's top node (its activation or its sum).
 
     A neuron's node set: its activation (a relu, tanh, ... applied to the sum alone),
@@ -59,7 +93,7 @@ def _find_neurons(order: list[Value], uses: dict[Value, int]) -> dict[Value, Val
     a constant input). Inputs used elsewhere stay their own nodes.
     """
     consumers = _consumers(order)
-    sums = _weighted_sums(order, uses)
+    sums = _weighted_sums(order, uses, kinds)
     group: dict[Value, Value] = {}
     # From the root down, so the longest add chain claims its inner links first.
     for node in reversed(order):
@@ -68,14 +102,14 @@ def _find_neurons(order: list[Value], uses: dict[Value, int]) -> dict[Value, Val
         head = node
         if uses[node] == 1:
             user = consumers[node][0]
-            if user.op in _ACTIVATION_OPS and len(user.parents) == 1 and user not in group:
+            if user.op in kinds.activations and len(user.parents) == 1 and user not in group:
                 head = user
         inside = [head, node]
         stack = [node]
         while stack:
             link = stack.pop()
             for term in link.parents:
-                if _is_link(term, uses):
+                if _is_link(term, uses, kinds):
                     inside.append(term)
                     stack.append(term)
                 elif term.parents:
@@ -142,7 +176,8 @@ def collapsed_view(
     sub, pow, div, mean, a penalty's sum) is drawn as in the full view, with the
     same symbol and labelled edges. Shared parameters are hidden.
     """
-    neuron_of = _find_neurons(order, uses)
+    kinds = _kinds()
+    neuron_of = _find_neurons(order, uses, kinds)
     hidden = _hidden_parameters(order, neuron_of)
     members: dict[Value, list[Value]] = {}
     for node in order:
@@ -157,9 +192,9 @@ def collapsed_view(
             hidden_leaves = sum(1 for n in inside if not n.parents and n is not head) + sum(
                 1 for n in inside for p in n.parents if p in hidden
             )
-            terms = sum(1 for n in inside if n.op == "mul")
+            terms = sum(1 for n in inside if n.op in kinds.products)
             inner = f"Σ{terms}"
-            symbol = inner if head.op in _SUM_OPS else f"{symbol_of(head)}({inner})"
+            symbol = inner if head.op in kinds.sums else f"{symbol_of(head)}({inner})"
             tooltip = (
                 f"{len(inside)} nodes collapsed: a weighted sum of {terms} products"
                 f" with {hidden_leaves} hidden weights/constants; top op {head.op!r}"

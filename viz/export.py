@@ -14,6 +14,7 @@ nothing moves between slides and every page has the same size.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import struct
@@ -99,7 +100,7 @@ def format_of(path: str | os.PathLike, fmt: str | None = None,
 def _check_dpi(dpi: float | None, fmt: str) -> float | None:
     if dpi is None:
         return None
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)):
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
         raise TypeError(f"dpi must be a number; got {dpi!r}")
     low, high = _DPI_RANGE
     if not low <= dpi <= high:  # refuses NaN and inf too
@@ -175,8 +176,15 @@ def _render_many(
         return [d.source.encode("utf-8") for d in digraphs]
     how = {_engine_args(d) for d in digraphs}
     if len(how) > 1:
-        return [blob for d in digraphs for blob in _render_many([d], fmt, dpi)]
-    [(engine, args)] = how
+        return [_render_batch([d], fmt, dpi)[0] for d in digraphs]
+    return _render_batch(digraphs, fmt, dpi)
+
+
+def _render_batch(
+    digraphs: list[graphviz.Digraph], fmt: str, dpi: float | None
+) -> list[bytes]:
+    """Digraphs drawn the same way (engine and arguments), in one Graphviz run."""
+    engine, args = _engine_args(digraphs[0])
     source = "\n".join(d.source for d in digraphs)
     if fmt == "png":
         dpi = DEFAULT_DPI if dpi is None else dpi

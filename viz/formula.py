@@ -20,11 +20,11 @@ import ast
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_core import RULES, Value, apply_op
+from autograd_core import RULES, Rule, Value, apply_op
 
 __all__ = ["parse_formula", "Formula", "FormulaError", "FUNCTIONS", "MAX_LENGTH", "MAX_NODES"]
 
@@ -55,27 +55,72 @@ class FunctionSpec:
         return f"{self.signature:<22} {RULES[self.rule].text}"
 
 
-def _method(name: str) -> Callable[[Value], Value]:
-    return lambda x: getattr(x, name)()
+def _call_rule(rule: Rule) -> Callable[..., Value]:
+    """Apply a rule as a formula calls it: inputs first, then its attributes (numbers)."""
+    arity = rule.arity
+
+    def build(*args: Any) -> Value:
+        inputs = args if arity == -1 else args[:arity]
+        attrs = () if arity == -1 else args[arity:]
+        if rule.method is not None:
+            return getattr(inputs[0], rule.method)(*inputs[1:], *attrs)
+        missing = rule.defaults[len(rule.defaults) - (len(rule.params) - len(attrs)):]
+        return apply_op(rule.name, *inputs, attrs=(*attrs, *missing))
+
+    return build
 
 
-def _leaky_relu(x: Value, slope: float = 0.01) -> Value:
-    return x.leaky_relu(slope)
+def _spec(rule: Rule) -> FunctionSpec:
+    """A rule as a formula function: its signature from its arity and params."""
+    if rule.arity == -1:
+        return FunctionSpec(rule.name, 1, MAX_NODES, f"{rule.name}(x1, x2, ...)",
+                            _call_rule(rule), rule.name)
+    inputs = ["x", "y", "z"][:rule.arity] if rule.arity <= 3 else [
+        f"x{i + 1}" for i in range(rule.arity)]
+    required = len(rule.params) - len(rule.defaults)
+    text = ", ".join(inputs + list(rule.params[:required]))
+    for param in rule.params[required:]:
+        text += f"[, {param}]"
+    return FunctionSpec(rule.name, rule.arity + required, rule.arity + len(rule.params),
+                        f"{rule.name}({text})", _call_rule(rule), rule.name)
 
 
-_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "softplus")
+class _Functions(Mapping[str, FunctionSpec]):
+    """The functions a formula may call, read from the rule table at every use.
 
-#: The functions a formula may call, by name, with their arities and derivative rules.
-FUNCTIONS: dict[str, FunctionSpec] = {
-    **{name: FunctionSpec(name, 1, 1, f"{name}(x)", _method(name), name) for name in _UNARY},
-    "leaky_relu": FunctionSpec(
-        "leaky_relu", 1, 2, "leaky_relu(x[, slope])", _leaky_relu, "leaky_relu"
-    ),
-    "max": FunctionSpec("max", 2, 2, "max(x, y)", lambda x, y: apply_op("max", x, y), "max"),
-    "sum": FunctionSpec(
-        "sum", 1, MAX_NODES, "sum(x1, x2, ...)", lambda *xs: apply_op("sum", *xs), "sum"
-    ),
-}
+    Every rule a formula cannot write as an operator is a function: those with a
+    ``Value`` method (``tanh``, ``abs``, ``leaky_relu``) and those with neither method
+    nor operator (``max``, ``sum``); a rule registered later appears at once.
+    """
+
+    def __init__(self) -> None:
+        self._made: tuple[tuple, dict[str, FunctionSpec]] = ((), {})
+
+    def _specs(self) -> dict[str, FunctionSpec]:
+        table = tuple(map(id, RULES.values()))  # made again only when a rule changes
+        if table != self._made[0]:
+            self._made = (table, {name: _spec(rule) for name, rule in RULES.items()
+                                  if rule.method is not None or rule.operator is None})
+        return self._made[1]
+
+    def __getitem__(self, name: str) -> FunctionSpec:
+        return self._specs()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs())
+
+    def __len__(self) -> int:
+        return len(self._specs())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._specs().get(name, default)
+
+
+#: Every function a formula may call, by name (a live view of the rule table).
+FUNCTIONS: Mapping[str, FunctionSpec] = _Functions()
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _UNARY_OPS = {ast.USub: "-", ast.UAdd: "+"}
@@ -102,9 +147,9 @@ _DESCRIBE = {
     ast.YieldFrom: "yield",
     ast.Slice: "slices",
 }
-_ALLOWED = "numbers, variable names, + - * / **, unary minus and calls of " + ", ".join(
-    FUNCTIONS
-)
+def _allowed() -> str:
+    return "numbers, variable names, + - * / **, unary minus and calls of " + ", ".join(
+        FUNCTIONS)
 
 
 def _where(node: ast.AST) -> str:
@@ -117,7 +162,7 @@ def _number(node: ast.Constant) -> float:
     if type(value) not in (int, float):
         raise FormulaError(
             f"{value!r}{_where(node)} is not allowed: constants must be real numbers "
-            f"(allowed: {_ALLOWED})"
+            f"(allowed: {_allowed()})"
         )
     try:
         number = float(value)
@@ -197,13 +242,11 @@ class Formula:
                     right = stack.pop()
                     left = stack.pop()
                     result = _apply_binary(instruction[1], left, right)
-                elif kind == "leaky_relu":
-                    result = stack.pop().leaky_relu(instruction[1])
-                else:  # "call"
+                else:  # "call": the inputs from the stack, then the constant attributes
                     count = instruction[2]
                     args = stack[len(stack) - count :]
                     del stack[len(stack) - count :]
-                    result = FUNCTIONS[instruction[1]].build(*args)
+                    result = FUNCTIONS[instruction[1]].build(*args, *instruction[3])
             except FormulaError:
                 raise
             except (ValueError, OverflowError, ZeroDivisionError) as error:
@@ -304,7 +347,7 @@ def _compile(text: str, body: ast.AST) -> Formula:
             if symbol is None:
                 raise FormulaError(
                     f"unary operator {_op_text(node.op)!r}{_where(node)} is not allowed "
-                    f"(allowed: {_ALLOWED})"
+                    f"(allowed: {_allowed()})"
                 )
             constant = _constant_operand(node)
             if constant is not None:
@@ -320,7 +363,7 @@ def _compile(text: str, body: ast.AST) -> Formula:
             if symbol is None:
                 raise FormulaError(
                     f"operator {_op_text(node.op)!r}{_where(node)} is not allowed "
-                    f"(allowed: {_ALLOWED})"
+                    f"(allowed: {_allowed()})"
                 )
             exponent = _constant_operand(node.right) if symbol == "**" else None
             if expanded:
@@ -336,28 +379,29 @@ def _compile(text: str, body: ast.AST) -> Formula:
                 stack.append((node.left, False))
         elif isinstance(node, ast.Call):
             spec = _check_call(node)
-            if spec.name == "leaky_relu" and len(node.args) == 2:
-                slope = _constant_operand(node.args[1])
-                if slope is None:
-                    raise FormulaError(
-                        f"leaky_relu(){_where(node)}: the slope must be a number, "
-                        "e.g. leaky_relu(x, 0.1)"
-                    )
-                if expanded:
-                    program.append(("leaky_relu", slope[0], f"leaky_relu(){_where(node)}"))
-                else:
-                    stack.append((node, True))
-                    stack.append((node.args[0], False))
-                continue
+            rule = RULES[spec.rule]
+            inputs = node.args if rule.arity == -1 else node.args[:rule.arity]
             if expanded:
-                program.append(("call", spec.name, len(node.args), f"{spec.name}(){_where(node)}"))
+                attrs = []
+                for param, argument in zip(rule.params, node.args[len(inputs):]):
+                    constant = _constant_operand(argument)
+                    if constant is None:
+                        example = ", ".join(["x"] * rule.arity + [
+                            f"{value:g}" for value in (rule.samples or (rule.defaults,))[0]])
+                        raise FormulaError(
+                            f"{spec.name}(){_where(node)}: the {param} must be a number, "
+                            f"e.g. {spec.name}({example})"
+                        )
+                    attrs.append(constant[0])
+                program.append(("call", spec.name, len(inputs), tuple(attrs),
+                                f"{spec.name}(){_where(node)}"))
             else:
                 stack.append((node, True))
-                for argument in reversed(node.args):
+                for argument in reversed(inputs):
                     stack.append((argument, False))
         else:
             what = _DESCRIBE.get(type(node), type(node).__name__)
-            raise FormulaError(f"{what}{_where(node)} is not allowed (allowed: {_ALLOWED})")
+            raise FormulaError(f"{what}{_where(node)} is not allowed (allowed: {_allowed()})")
     return Formula(text, tuple(names), tuple(program))
 
 
@@ -366,7 +410,7 @@ def _check_call(node: ast.Call) -> FunctionSpec:
         what = _DESCRIBE.get(type(node.func), type(node.func).__name__)
         raise FormulaError(
             f"only functions can be called; {what}{_where(node)} is not allowed "
-            f"(allowed: {_ALLOWED})"
+            f"(allowed: {_allowed()})"
         )
     spec = FUNCTIONS.get(node.func.id)
     if spec is None:

@@ -19,7 +19,7 @@ import graphviz
 
 from autograd_core import Value, backward_steps, topological_order
 
-from ._render import format_number, run_graphviz
+from ._render import format_number
 from .collapse import collapsed_view
 from .frames import FrameState, compute_layout  # noqa: F401 (viz.steps imports it here)
 from .style import THEMES, Style, get_style, resolve_style
@@ -533,4 +533,6 @@ def to_svg(root_or_digraph: Value | graphviz.Digraph, **draw_options) -> str:
         raise TypeError(
             f"to_svg takes a root Value or a graphviz.Digraph; got {root_or_digraph!r}"
         )
-    return run_graphviz(digraph.source, "svg", engine=digraph.engine).decode("utf-8")
+    from .export import render  # a pinned frame is drawn at its positions (neato -n2)
+
+    return render(digraph, "svg").decode("utf-8")

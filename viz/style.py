@@ -16,6 +16,7 @@ picture. Themes: ``"default"``, ``"print"`` (monochrome), ``"colourblind"``
 from __future__ import annotations
 
 import contextvars
+import numbers
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -178,7 +179,7 @@ class Style:
             )
         for knob, low, high in (("font_size", 4.0, 72.0), ("line_width", 0.1, 10.0)):
             value = getattr(self, knob)
-            if type(value) not in (int, float):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{knob} must be a number; got {value!r}")
             if not low <= value <= high:  # also refuses NaN
                 raise ValueError(f"{knob} must be from {low:g} to {high:g}; got {value!r}")

@@ -71,6 +71,6 @@ def symbol_of(node: Value) -> str:
         return "leaf"
     rule = RULES.get(node.op)
     symbol = rule.symbol if rule is not None else node.op
-    if node.op == "pow" and node.attrs:
-        symbol = f"** {node.attrs[0]:g}"
+    if rule is not None and rule.operator is not None and rule.params and node.attrs:
+        symbol = f"{rule.symbol} {node.attrs[0]:g}"  # x ** 2: the operator and its number
     return symbol

@@ -16,10 +16,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
-import keyword
 import pkgutil
+import re
 import types
 from pathlib import Path
 
@@ -185,6 +186,7 @@ class ApiPackage(SphinxDirective):
         def warn(message: str) -> None:
             logger.warning(message, location=location)
 
+        self.env.note_dependency(__file__)
         for module, _ in api_sections(name):
             if module.__file__:
                 self.env.note_dependency(module.__file__)
@@ -197,39 +199,45 @@ class ApiPackage(SphinxDirective):
 
 # -- the rules page -------------------------------------------------------------
 
-# Example inputs: positive and distinct, inside every domain (log, sqrt, x ** y, x / y)
-# and away from every kink; a rule whose domain they leave (a probability in [0, 1])
-# takes the first of the others that fits. Constants (attrs) by parameter name;
-# others get 2.0.
-EXAMPLE_INPUTS = (1.5, 0.5, 2.0)
-OTHER_EXAMPLE_INPUTS = ((0.75, 1.0, 0.25),)
+# Example inputs, tried in order until the rule accepts one: distinct, non-zero and away
+# from every kink; the first is inside the domains of log, sqrt, x ** y and x / y, the
+# second inside (0, 1) (probabilities), the third has a negative entry. Constants
+# (attrs) by parameter name; others get 2.0.
+EXAMPLE_INPUTS = ((1.5, 0.5, 2.0), (0.25, 0.75, 0.5), (-0.5, 1.5, 0.75))
 EXAMPLE_ATTRS = {"exponent": 3.0, "slope": 0.1}
 DEFAULT_ATTR = 2.0
 
 
 def rule_example(rule):
-    """``(inputs, attrs, output)`` of a small worked example of ``rule``."""
+    """``(inputs, attrs, output)`` of a small worked example of ``rule``, after backward.
+
+    Raises:
+        ValueError: when none of :data:`EXAMPLE_INPUTS` is in the rule's domain.
+    """
+    import math
+
     from autograd_core import Value, apply_op
 
-    count = rule.arity if rule.arity >= 0 else len(EXAMPLE_INPUTS)
-    if rule.arity >= 0:
-        names = ["x", "y", "z"][:count] if count <= 3 else [f"x{i}" for i in range(count)]
-    else:
+    count = rule.arity if rule.arity >= 0 else 3
+    if rule.arity < 0 or count > 3:
         names = [f"x{i + 1}" for i in range(count)]
+    else:
+        names = ["x", "y", "z"][:count]
     attrs = tuple(EXAMPLE_ATTRS.get(p, DEFAULT_ATTR) for p in _attr_names(rule, count))
-    for candidates in (EXAMPLE_INPUTS, *OTHER_EXAMPLE_INPUTS):
-        inputs = [Value(candidates[i % len(candidates)], name) for i, name in
-                  enumerate(names)]
+    problems = []
+    for candidate in EXAMPLE_INPUTS:
+        inputs = [Value(candidate[i % len(candidate)], name) for i, name in enumerate(names)]
         try:
             output = apply_op(rule.name, *inputs, attrs=attrs)
-        except ValueError:  # outside the rule's domain: try the next inputs
+            output.backward()
+        except (ValueError, ArithmeticError) as error:
+            problems.append(f"{candidate[:count]}: {error}")
             continue
-        break
-    else:
-        raise ValueError(f"no example inputs inside the domain of rule {rule.name!r}")
-    output.label = "out"
-    output.backward()
-    return inputs, attrs, output
+        if all(math.isfinite(v) for v in (output.data, *(x.grad for x in inputs))):
+            output.label = "out"
+            return inputs, attrs, output
+        problems.append(f"{candidate[:count]}: not finite")
+    raise ValueError(f"rule {rule.name!r}: no example input works ({'; '.join(problems)})")
 
 
 def _attr_names(rule, count: int) -> list[str]:
@@ -241,16 +249,16 @@ def _attr_names(rule, count: int) -> list[str]:
 
 
 def rule_formula(rule, names: list[str], attrs: tuple) -> str:
-    """The forward as a formula: ``x + y``, ``-x``, ``x ** 3``, ``tanh(x)``."""
+    """The forward as a formula: ``x + y``, ``-x``, ``x ** 3``, ``|x|``, ``tanh(x)``."""
     symbol = rule.symbol
-    operator_like = not (symbol.isidentifier() and not keyword.iskeyword(symbol))
-    if rule.arity == 2 and operator_like:
-        return f"{names[0]} {symbol} {names[1]}"
-    if rule.arity == 1 and operator_like and len(attrs) == 1:
-        return f"{names[0]} {symbol} {attrs[0]:g}"
-    if rule.arity == 1 and symbol == "-":
-        return f"-{names[0]}"
-    if rule.arity == 1 and "x" in symbol and not attrs and not symbol.isidentifier():
+    if not any(c.isalnum() for c in symbol):  # an operator: + - * / **
+        if rule.arity == 2 and not attrs:
+            return f"{names[0]} {symbol} {names[1]}"
+        if rule.arity == 1 and len(attrs) == 1:
+            return f"{names[0]} {symbol} {attrs[0]:g}"
+        if rule.arity == 1 and not attrs:
+            return f"{symbol}{names[0]}"
+    if rule.arity == 1 and not attrs and re.fullmatch(r"\W*x\W*", symbol):  # |x|
         return symbol.replace("x", names[0])
     arguments = ", ".join([*names, *(f"{a:g}" for a in attrs)])
     return f"{rule.name}({arguments})"
@@ -263,19 +271,24 @@ class RuleTable(SphinxDirective):
         import viz
         from autograd_core import rules
 
+        self.env.note_dependency(__file__)
         self.env.note_dependency(rules.__file__)
         folder = Path(self.env.srcdir) / "_generated" / "rules"
         folder.mkdir(parents=True, exist_ok=True)
         lines: list[str] = []
         for rule in rules.RULES.values():
-            inputs, attrs, output = rule_example(rule)
+            try:
+                inputs, attrs, output = rule_example(rule)
+            except ValueError as error:
+                logger.warning(str(error), location=self.get_location())
+                continue
             names = [v.label for v in inputs]
             formula = rule_formula(rule, names, attrs)
             at = ", ".join(f"{v.label} = {v.data:g}" for v in inputs)
             grads = ", ".join(f"∂out/∂{v.label} = {v.grad:.4g}" for v in inputs)
             pictures = {}
             for mode in ("forward", "backward"):
-                path = folder / f"{rule.name}-{mode}.svg"
+                path = folder / f"{_file_name(rule.name)}-{mode}.svg"
                 _write_if_changed(path, viz.to_svg(output, mode=mode, precision=3))
                 pictures[mode] = "/" + path.relative_to(self.env.srcdir).as_posix()
             title = f"``{rule.name}``"
@@ -305,6 +318,14 @@ class RuleTable(SphinxDirective):
         nested_parse_with_titles(self.state, StringList(lines, source="<rule table>"),
                                  container)
         return container.children
+
+
+def _file_name(name: str) -> str:
+    """A file name for any rule name: its safe characters and, if some were not, a hash."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    if safe != name:
+        safe += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return safe
 
 
 def _write_if_changed(path: Path, text: str) -> None:

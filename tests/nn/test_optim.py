@@ -126,3 +126,21 @@ def test_non_finite_gradient_is_reported():
     w.grad = float("inf")
     with pytest.raises(ValueError, match="non-finite gradient"):
         nn.SGD([w], lr=0.1).step()
+
+
+def test_update_works_on_arrays_like_step_on_values():
+    import numpy as np
+
+    params = [Value(1.0), Value(-2.0)]
+    grads = np.array([2.0**1023, 2.0**1023])  # finite, though their sum overflows
+    optimizer = nn.SGD(params, lr=2.0**-1023)
+    theta = np.array([1.0, -2.0])
+    optimizer.update(theta, grads)
+    assert theta.tolist() == [0.0, -3.0] and optimizer.steps == 1
+    with pytest.raises(ValueError, match=r"parameter 1 has a non-finite gradient nan"):
+        optimizer.update(theta, np.array([0.0, float("nan")]))
+    assert theta.tolist() == [0.0, -3.0] and optimizer.steps == 1
+    with pytest.raises(TypeError, match="float64 numpy array"):
+        optimizer.update([0.0, 1.0], grads)
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        optimizer.update(np.zeros(3), np.zeros(3))

@@ -1,6 +1,7 @@
 """fit, History, evaluate, accuracy, the engine hook and the progress bar."""
 
 import io
+import pickle
 import sys
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 import nn
 from nn import training
+from nn._fit_trace import recorded_losses
 
 
 def _snapshot(model):
@@ -209,10 +211,14 @@ def test_trace_engine_retraces_when_the_loss_changes_and_keeps_state_clean():
     for loss in (nn.cross_entropy, nn.multiclass_hinge_loss):
         nn.fit(model, X, y, loss=loss, optimizer=nn.SGD(model, lr=0.1), epochs=1,
                engine="trace", progress=False)
-    assert len(model._fit_traces) == 2
+    assert len(recorded_losses(model)) == 2
     assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias",
                                         "layers.1.weight", "layers.1.bias"]
-    assert "_fit_traces" not in repr(model)
+    assert not any("trace" in name for name in vars(model))
+    # Nothing of the recording is on the model: it pickles and copies as before.
+    copied = pickle.loads(pickle.dumps(model))
+    assert copied.state_dict().keys() == model.state_dict().keys()
+    assert recorded_losses(copied) == {}
 
 
 def test_fit_pauses_the_cycle_collector_only_on_the_python_node_store():

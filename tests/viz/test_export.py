@@ -300,3 +300,33 @@ def _refusal(digraph) -> ValueError:
     except ValueError as error:
         return error
     raise AssertionError("not refused")
+
+
+def test_every_slide_is_drawn_on_the_step_throughs_own_layout():
+    from viz import to_svg
+    from viz.export import slide_digraphs
+
+    from .helpers import node_boxes
+
+    steps = StepThrough(_fan_out_graph())
+    digraphs = slide_digraphs(steps)
+    assert len(digraphs) == len(steps)
+    page_boxes = node_boxes(steps.frames[0])
+    for digraph in digraphs:
+        boxes = node_boxes(to_svg(digraph))
+        assert boxes.keys() == page_boxes.keys()
+        for key, box in boxes.items():
+            assert box == pytest.approx(page_boxes[key], abs=0.5), key
+
+
+def test_pictures_drawn_differently_are_rendered_each_their_own_way():
+    from viz.export import _render_many, slide_digraphs
+
+    root, _ = neuron_graph()
+    frame = slide_digraphs(StepThrough(root))[1]
+    plain = draw_graph(root)
+    svgs = _render_many([frame, plain, frame], "svg", None)
+    assert [len(svg_groups(s.decode(), "node")) for s in svgs] == [6, 6, 6]
+    assert svgs[0] == svgs[2] != svgs[1]
+    pngs = _render_many([frame, plain], "png", 50)
+    assert all(png_info(p)[2] == pytest.approx(50, abs=0.05) for p in pngs)
