@@ -19,6 +19,7 @@ import graphviz
 
 from autograd_core import Value, backward_steps, topological_order
 
+from ._display import GraphPicture
 from ._render import format_number
 from .collapse import collapsed_view
 from .frames import FrameState, compute_layout  # noqa: F401 (viz.steps imports it here)
@@ -287,7 +288,7 @@ def _edge_label(size: tuple[int, int], rows: tuple[str, str], colour: str) -> st
 def _new_digraph(
     direction: str, style: Style, name: str = "computation_graph"
 ) -> graphviz.Digraph:
-    digraph = graphviz.Digraph(name)
+    digraph = GraphPicture(name)
     palette = style.palette
     digraph.attr(
         rankdir=direction, nodesep="0.25", ranksep="0.45", bgcolor=palette["background"]

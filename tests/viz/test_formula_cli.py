@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -101,7 +102,9 @@ def test_cli_backward_steps_and_formats(tmp_path, capsys):
     x_text = next(t for t in texts.values() if t.startswith("x"))
     assert "δ 0.00  Σ2" in x_text  # d(xy + x)/dx = y + 1 = 0, summed from two messages
     page = (tmp_path / "steps.html").read_text()
-    assert page.count('class="bpl-frame"') == 5  # 4 messages + the start
+    data = page.split('<script type="application/json" class="bpl-data">')[1]
+    frames = json.loads(data.split("</script>")[0])["frames"]
+    assert len(frames) == 5  # 4 messages + the start
     assert main([*args, "--out", str(tmp_path / "g.png")]) == 0
     assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()

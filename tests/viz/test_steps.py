@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
+import warnings
 
 import pytest
 
@@ -98,14 +97,16 @@ def test_html_is_self_contained(tmp_path):
     steps = step_through(neuron_graph()[0])
     path = steps.save_html(tmp_path / "steps.html")
     page = path.read_text()
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == len(steps)
-    assert "<?xml" not in page and "<link" not in page and " src=" not in page
+    # One picture (as an image, the fallback the script turns into inline SVG).
+    assert page.startswith("<!DOCTYPE html>") and page.count("data:image/svg+xml;base64,") == 1
+    assert "<?xml" not in page and "<link" not in page
+    assert page.count(" src=") == 1
     assert all(
         chunk.startswith("www.w3.org/") for chunk in page.replace("https://", "http://").split(
             "http://")[1:]
     )
     fragment = steps._repr_html_()
-    assert "<html" not in fragment and fragment.count("<svg") == len(steps)
+    assert "<html" not in fragment and fragment.count("data:image/svg+xml;base64,") == 1
 
 
 def test_step_through_refuses_non_values():
@@ -115,31 +116,7 @@ def test_step_through_refuses_non_values():
         StepThrough(Value(1.0) * 2, precision=-2)
 
 
-# -- the page in headless Chromium ---------------------------------------------------
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"playwright is required in CI: {error}")
-        pytest.skip("playwright is not installed")
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI (the Makefile set-up installs it)")
-        pytest.skip("chromium is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+# -- the page in headless Chromium (the browser fixture is in conftest.py) ------------
 
 
 @pytest.mark.browser
@@ -154,11 +131,10 @@ def test_page_steps_forward_and_back_in_chromium(browser, tmp_path):
     page.goto(path.as_uri())
 
     def shown() -> int:
-        visible = page.locator(".bpl-frame:not([hidden])")
-        assert visible.count() == 1
-        index = int(visible.get_attribute("data-frame"))
+        index = int(page.get_attribute(".bpl-steps", "data-current"))
         assert page.inner_text(".bpl-caption") == steps.captions[index]
         assert page.input_value(".bpl-slider") == str(index)
+        assert page.locator(".bpl-view svg").count() == 1
         return index
 
     assert shown() == 0
@@ -209,3 +185,74 @@ def test_frames_fall_back_to_dot_with_the_same_layout(monkeypatch):
     boxes = [node_boxes(frame) for frame in fallback]
     assert all(b == boxes[0] for b in boxes)
     assert [node_texts(f) for f in fallback] == [node_texts(f) for f in pinned]
+
+
+def test_frame_digraph_draws_any_frame_on_the_pages_layout():
+    from viz import to_svg
+
+    root = _fan_out_graph()
+    steps = StepThrough(root, precision=3)
+    picture = node_boxes(steps._picture())
+    for k in (0, 2, len(steps) - 1):
+        digraph = steps.frame_digraph(k)
+        assert digraph.engine == "neato"
+        svg = to_svg(digraph)
+        assert svg == digraph.pipe(format="svg", neato_no_op=2).decode("utf-8")
+        assert node_boxes(svg) == picture
+        assert node_texts(svg) == node_texts(steps.frames[k])
+    last = node_texts(steps.frame_digraph(len(steps) - 1).pipe(format="svg", neato_no_op=2)
+                      .decode("utf-8"))
+    root.backward()
+    for node, key in steps.view.key_of.items():
+        assert f"δ {node.grad:.3f}" in last[key]
+    with pytest.raises(IndexError, match="frames are 0 to"):
+        steps.frame_digraph(len(steps))
+    with pytest.raises(TypeError, match="'1'"):
+        steps.frame_digraph("1")
+
+
+def test_text_repr_and_option_errors():
+    root = neuron_graph()[0]
+    assert repr(StepThrough(root)) == "StepThrough(5 messages from o)"
+    assert repr(StepThrough(root, mode="forward")) == "StepThrough(forward, 3 steps to o)"
+    for options, error, match in [
+        ({"mode": "sideways"}, ValueError, "mode must be one of"),
+        ({"collapse": "layers"}, ValueError, "collapse must be one of"),
+        ({"focus": 3.0}, TypeError, "focus takes a Value"),
+        ({"focus": Value(1.0)}, ValueError, "not in the graph"),
+        ({"quiz": "yes"}, TypeError, "quiz must be True or False"),
+        ({"tolerance": float("nan")}, ValueError, "tolerance"),
+        ({"layout_timeout": 0}, ValueError, "layout_timeout"),
+        ({"mode": "forward", "collapse": "neurons"}, ValueError, "backward"),
+    ]:
+        with pytest.raises(error, match=match):
+            StepThrough(root, **options)
+
+
+def test_layout_time_limit_is_stated(monkeypatch):
+    import viz.steps
+
+    def slow(*args, **kwargs):
+        raise RuntimeError("Graphviz dot took longer than 0.01 s; draw fewer nodes")
+
+    monkeypatch.setattr(viz.steps, "run_graphviz", slow)
+    steps = StepThrough(neuron_graph()[0], layout_timeout=0.01)
+    with pytest.raises(RuntimeError, match="layout_timeout=0.01 s"):
+        steps.to_html()
+
+
+def test_an_output_of_several_megabytes_warns(monkeypatch):
+    import viz._page
+
+    steps = StepThrough(neuron_graph()[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small = steps._repr_html_()
+    monkeypatch.setattr(viz._page, "WARN_BYTES", len(small.encode("utf-8")) - 1)
+    with pytest.warns(UserWarning, match=r"StepThrough\(5 messages from o\) is 0.0 MB"):
+        steps._repr_html_()
+    from viz import draw_graph
+
+    with pytest.warns(UserWarning, match="GraphPicture computation_graph"):
+        monkeypatch.setattr(viz._page, "WARN_BYTES", 10)
+        draw_graph(neuron_graph()[0])._repr_html_()

@@ -1,9 +1,10 @@
 """The step-through page survives any label: clicked through in Chromium with hostile labels.
 
-A label is user text that lands in three places of the page: the SVG frames (escaped by
-Graphviz), the first caption (escaped as HTML) and the captions array inside the page's
-script. Inside a ``<script>`` element, ``</script`` ends the element and ``<!--`` followed
-by ``<script`` makes the parser skip the real ``</script>``: either stops the buttons.
+A label is user text that lands in three places of the page: the SVG picture (escaped by
+Graphviz, then base64), the first caption (escaped as HTML) and the frame records inside
+the page's data script. Inside a ``<script>`` element, ``</script`` ends the element and
+``<!--`` followed by ``<script`` makes the parser skip the real ``</script>``: either stops
+the buttons.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import pytest
 
 from autograd_core import Value
 from viz import StepThrough
-from viz.steps import _script_literal
-
-from .test_steps import browser  # noqa: F401  (the Chromium fixture)
+from viz._page import script_json as _script_literal
 
 HOSTILE_LABELS = [
     "<!--<script>",
@@ -54,8 +53,7 @@ def test_script_literals_hold_no_markup_and_mean_the_same_text(text):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("standalone", [True, False], ids=["page", "fragment"])
-def test_the_page_steps_through_hostile_labels_in_chromium(browser, tmp_path,  # noqa: F811
-                                                            standalone):
+def test_the_page_steps_through_hostile_labels_in_chromium(browser, tmp_path, standalone):
     steps = StepThrough(_hostile_graph(), precision=3)
     last = len(steps) - 1
     assert last == 2 * (len(HOSTILE_LABELS) - 1)
@@ -69,13 +67,13 @@ def test_the_page_steps_through_hostile_labels_in_chromium(browser, tmp_path,  #
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: errors.append(f"dialog {dialog.message}"))
     page.goto(path.as_uri())
-    assert page.locator("script").count() == 1
-    assert page.locator("img").count() == 0 and page.locator("button").count() == 2
+    # The data script and the page's script; the picture is inline SVG, the controls live.
+    assert page.locator("script").count() == 2
+    assert page.locator("img").count() == 0 and page.locator(".bpl-view svg").count() == 1
+    assert page.locator("button").count() == 4
 
     def shown() -> int:
-        visible = page.locator(".bpl-frame:not([hidden])")
-        assert visible.count() == 1
-        index = int(visible.get_attribute("data-frame"))
+        index = int(page.get_attribute(".bpl-steps", "data-current"))
         assert page.text_content(".bpl-caption") == steps.captions[index]
         assert page.input_value(".bpl-slider") == str(index)
         assert page.inner_text(".bpl-counter") == f"{index} / {last}"
@@ -98,7 +96,7 @@ def test_the_page_steps_through_hostile_labels_in_chromium(browser, tmp_path,  #
         ".textContent); next.click(); } return c; }", last)
     assert captions == steps.captions
     svg_text = page.evaluate(
-        "() => Array.from(document.querySelectorAll('.bpl-frame svg text'))"
+        "() => Array.from(document.querySelectorAll('.bpl-view svg text'))"
         ".map(t => t.textContent).join('\\n')")
     for label in HOSTILE_LABELS:
         assert label in svg_text
