@@ -480,7 +480,8 @@ class Trace:
         _refuse_nan_result(plan.values[self._output_rows].T, "output")
         bad_grads = np.flatnonzero(np.isnan(param_grads))
         if len(bad_grads):
-            raise _nan_refusal(f"a NaN gradient for parameter {int(bad_grads[0])} on this batch")
+            raise _nan_refusal(f"a non-finite gradient (NaN) for parameter {int(bad_grads[0])} "
+                               "on this batch")
         return plan, param_grads.copy()
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
@@ -518,7 +519,8 @@ def _refuse_nan_result(result: np.ndarray, what: str) -> None:
     """TraceError instead of a NaN in ``result[sample, k]``."""
     bad = np.isnan(result)
     if bad.any():
-        raise _nan_refusal(f"a NaN {what} for sample {int(np.argwhere(bad)[0][0])}")
+        raise _nan_refusal(f"a NaN {what} for sample {int(np.argwhere(bad)[0][0])} (and so "
+                           "a non-finite gradient)")
 
 
 def _nan_refusal(what: str) -> TraceError:
