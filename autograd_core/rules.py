@@ -362,9 +362,26 @@ def _softplus_array(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _periodic_accurate(array_fn: Callable, float_fn: Callable) -> Callable:
+    """numpy's sin or cos, with Python's for |x| > 1e3: numpy's loses accuracy on large
+    arguments (sin(e^40) off by 10%), and a replay must give the eager number."""
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        out = array_fn(x)
+        big = np.abs(x) > 1e3
+        if big.any():
+            out = np.array(out, dtype=float)
+            out[big] = [float_fn(v) for v in np.broadcast_to(x, out.shape)[big].tolist()]
+        return out
+
+    return apply
+
+
+_sin_array = _periodic_accurate(np.sin, math.sin)
+_cos_array = _periodic_accurate(np.cos, math.cos)
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array, "sigmoid")
-_sin = _unary(math.sin, np.sin, "sin")
-_cos = _unary(math.cos, np.cos, "cos")
+_sin = _unary(math.sin, _sin_array, "sin")
+_cos = _unary(math.cos, _cos_array, "cos")
 
 
 def _positive(x: float, *attrs: float) -> bool:
@@ -694,7 +711,7 @@ def _periodic_array(fn: Callable, name: str) -> Callable:
     return forward
 
 
-register("sin", 1, _periodic(math.sin, "sin"), _periodic_array(np.sin, "sin"), _sin_local,
+register("sin", 1, _periodic(math.sin, "sin"), _periodic_array(_sin_array, "sin"), _sin_local,
          doc="Sine.")
 
 
@@ -703,7 +720,7 @@ def _cos_local(x, out):
     return (-_sin(x),)
 
 
-register("cos", 1, _periodic(math.cos, "cos"), _periodic_array(np.cos, "cos"), _cos_local,
+register("cos", 1, _periodic(math.cos, "cos"), _periodic_array(_cos_array, "cos"), _cos_local,
          doc="Cosine.")
 
 
