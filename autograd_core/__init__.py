@@ -16,14 +16,24 @@ Guarantees (each one is a test in ``tests/autograd_core``):
   produced by any op, forward or backward, into an ``AnomalyError`` (a
   ``FloatingPointError``) naming the op, its inputs and the line that made the node.
 * **Domain errors** are ``DomainError`` (a ``ValueError``) naming the op and the
-  value: ``log`` of x <= 0, ``sqrt`` of x < 0, ``0 ** negative``, a negative base with
-  a non-integer or ``Value`` exponent, division by zero, ``sin``/``cos`` of inf.
+  value: ``log`` of x <= 0, ``sqrt`` of x < 0, ``0 ** negative integer``, a negative base with
+  a non-integer or ``Value`` exponent, division by zero, ``sin``/``cos`` of inf
+  (``0 ** a`` for a non-integer ``a < 0`` is its one-sided limit, inf).
   A wrong type is a ``TypeError`` showing the value and what is allowed; an op
   without a rule is a ``NotImplementedError``.
 * **Accuracy in the tails**: ``sigmoid``, ``softplus``, ``logsumexp`` and
   ``log_softmax`` give finite values and gradients within a few ulps of the exact
   answer (checked against mpmath) for inputs up to ``|x| = 1000``. (``tanh``'s
   derivative, 1 - tanh(x)^2, is 0 beyond ``|x| ~ 19``: absolutely, not relatively, exact.)
+* **One answer at every order**: ``grad(..., create_graph=True)`` gives the first
+  derivative's number bit for bit wherever it is defined (inf and the far tails
+  included): each rule runs the same stable form on Values as on floats. It records
+  the derivative graph even inside ``no_grad()``, so ``hessian`` works there too.
+* **Stable composites are rules**: ``logsumexp``, ``log_sigmoid``, ``bce`` and
+  ``bce_logits`` choose their stable form per sample, on every backend.
+* **The trace never returns a silently wrong number**: it refuses decisions on data
+  at trace time and NaN or out-of-domain samples at replay (see
+  :mod:`autograd_core.trace`).
 * **Depth**: no recursion anywhere; a graph a million nodes deep runs forward,
   ``topological_order``, ``backward`` and ``check_rules`` at the default recursion
   limit.

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from . import copying, stores
+from . import copying, stores, watch
 from .checks import as_data, as_grad
 from .checks import as_float as _as_float
 from .modes import (
@@ -31,6 +31,7 @@ from .modes import (
     is_grad_enabled,
     no_grad,
     node_in_mode,
+    record_derivatives,
 )
 from .rules import RULES, Rule
 from .stores import CORE, NodeStore
@@ -112,20 +113,32 @@ class Value(NodeStore):
         label = f"{self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data:.6g}, grad={fmt(self.grad)})"
 
+    # float() and the comparisons make a Value concrete: a trace recording in this
+    # thread hears of it (autograd_core.watch) and refuses if it depends on its inputs.
     def __float__(self) -> float:
+        if watch.active:
+            watch.report("float()", (self,))
         return self.data
 
     # Comparisons look at the data; equality stays identity so nodes can key dicts.
     def __lt__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report("<", (self, other))
         return self.data < _data(other)
 
     def __le__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report("<=", (self, other))
         return self.data <= _data(other)
 
     def __gt__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report(">", (self, other))
         return self.data > _data(other)
 
     def __ge__(self, other: Any) -> bool:
+        if watch.active:
+            watch.report(">=", (self, other))
         return self.data >= _data(other)
 
     __eq__ = object.__eq__
@@ -178,8 +191,9 @@ class Value(NodeStore):
             return
         seed = gradient if isinstance(gradient, Value) else Value(gradient)
         deltas: dict[Value, Any] = {}
-        for _ in _backpropagate(self, seed, deltas, create_graph=True):
-            pass
+        with record_derivatives(True):
+            for _ in _backpropagate(self, seed, deltas, create_graph=True):
+                pass
         # Every new grad is computed before any is written: an addition that fails
         # (an overflow under detect_anomaly) leaves every grad as it was.
         new_grads = [
@@ -394,7 +408,8 @@ def grad(
 
     ``.grad`` attributes are not touched. With ``create_graph=True`` the results
     are Values that can be differentiated again (inputs that ``output`` does not
-    depend on get a constant ``Value(0.0)``); otherwise floats.
+    depend on get a constant ``Value(0.0)``); otherwise floats. The derivative graph
+    is recorded even inside ``no_grad()``, which ``create_graph=True`` overrides.
 
     Example:
         >>> x = Value(3.0)
@@ -411,8 +426,9 @@ def grad(
             raise TypeError(f"grad: inputs must be Values; got {target!r}")
     deltas: dict[Value, Any] = {}
     seed = Value(1.0) if create_graph else 1.0
-    for _ in _backpropagate(output, seed, deltas, create_graph=create_graph):
-        pass
+    with record_derivatives(create_graph):
+        for _ in _backpropagate(output, seed, deltas, create_graph=create_graph):
+            pass
     zero = (lambda: Value(0.0)) if create_graph else (lambda: 0.0)
     results = []
     for target in targets:
@@ -430,7 +446,7 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     """The matrix of second derivatives d^2 output / d inputs[i] d inputs[j].
 
     Built by differentiating each first derivative (computed with
-    ``create_graph=True``) once more.
+    ``create_graph=True``) once more; inside ``no_grad()`` too.
     """
     first = grad(output, inputs, create_graph=True)
     return [[float(d) for d in grad(g, inputs)] for g in first]

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from .engine import Value, _as_float, _data, apply_op
+from .engine import Value, _as_float, apply_op
 
-__all__ = ["softmax", "log_softmax", "logsumexp", "wta", "maximum", "dot", "vsum", "mean"]
+__all__ = ["softmax", "log_softmax", "logsumexp", "log_sigmoid", "wta", "maximum", "dot",
+           "vsum", "mean"]
 
 Scalar = Union[Value, int, float]
 
@@ -62,16 +63,17 @@ def dot(a: Sequence[Scalar], b: Sequence[Scalar]) -> Value:
 
 
 def logsumexp(xs: Sequence[Scalar]) -> Value:
-    """log(sum_i e^{x_i}), stable for large inputs.
+    """log(sum_i e^{x_i}), stable for any inputs: one ``logsumexp`` node.
 
-    The largest input's data is subtracted as a constant shift before ``exp``;
-    the result is invariant to it, so the gradient (the softmax) is unchanged.
+    The rule shifts the largest input out for every sample it is applied to (eager,
+    replayed or differentiated again), so nothing overflows; its gradient is the
+    softmax.
+
+    Example:
+        >>> round(logsumexp([1000.0, 1000.0]).data, 6)
+        1000.693147
     """
-    items = _values(xs, "logsumexp")
-    shift = max(x.data for x in items)
-    if shift in (float("inf"), float("-inf")):
-        shift = 0.0
-    return vsum([(x - shift).exp() for x in items]).log() + shift
+    return apply_op("logsumexp", *_as_list(xs, "logsumexp"))
 
 
 def log_softmax(xs: Sequence[Scalar]) -> list[Value]:
@@ -82,17 +84,25 @@ def log_softmax(xs: Sequence[Scalar]) -> list[Value]:
 
 
 def softmax(xs: Sequence[Scalar]) -> list[Value]:
-    """softmax(x)_k = e^{x_k} / sum_j e^{x_j}, computed with the max shifted out.
+    """softmax(x)_k = e^{x_k - logsumexp(x)}: never overflows (the exponent is <= 0).
 
     Example:
         >>> [round(p.data, 2) for p in softmax([3.2, 5.1, -1.7])]
         [0.13, 0.87, 0.0]
     """
     items = _values(xs, "softmax")
-    shift = max(x.data for x in items)
-    exps = [(x - shift).exp() for x in items]
-    total = vsum(exps)
-    return [e / total for e in exps]
+    total = logsumexp(items)
+    return [(x - total).exp() for x in items]
+
+
+def log_sigmoid(x: Scalar) -> Value:
+    """log(sigmoid(x)) = -softplus(-x), finite and accurate in both tails (one node).
+
+    Example:
+        >>> round(log_sigmoid(0.0).data, 6)
+        -0.693147
+    """
+    return apply_op("log_sigmoid", x)
 
 
 def wta(xs: Sequence[Scalar]) -> list[float]:
@@ -104,7 +114,9 @@ def wta(xs: Sequence[Scalar]) -> list[float]:
         >>> wta([3.2, 5.1, -1.7])
         [0.0, 1.0, 0.0]
     """
-    values = [_data(x) for x in _as_list(xs, "wta")]
+    # float() on a Value is watched by a trace (a one-hot is a decision on data that a
+    # replay cannot follow), unlike a read of .data.
+    values = [float(x) for x in _as_list(xs, "wta")]
     winner = values.index(max(values))
     return [1.0 if i == winner else 0.0 for i in range(len(values))]
 

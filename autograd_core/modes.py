@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from contextlib import ContextDecorator
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from . import stores
@@ -67,6 +68,26 @@ class no_grad(ContextDecorator):
     def __exit__(self, *exc: object) -> None:
         _thread_state.depth -= 1
         _change_modes(-1)
+
+
+class record_derivatives:
+    """Record the derivative graph of ``create_graph`` even inside ``no_grad()``.
+
+    ``create_graph=True`` asks for that graph explicitly; built as leaves (as
+    ``no_grad`` makes every op), its derivatives would silently be zero.
+    """
+
+    def __init__(self, create_graph: bool) -> None:
+        self.active = create_graph and not is_grad_enabled()
+
+    def __enter__(self) -> None:
+        if self.active:
+            self.depth = _thread_state.depth
+            _thread_state.depth = 0
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            _thread_state.depth = self.depth
 
 
 class AnomalyError(FloatingPointError):
@@ -136,11 +157,22 @@ class detect_anomaly(ContextDecorator):
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def user_frame() -> FrameType | None:
+    """The innermost frame of the calling stack outside this package: the user's code."""
+    frame = sys._getframe(1)
+    while frame is not None and in_package(frame):
+        frame = frame.f_back
+    return frame
+
+
+def in_package(frame: FrameType) -> bool:
+    """Whether ``frame`` runs code of this package."""
+    return frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+
+
 def _user_location() -> str:
     """``file:line`` of the innermost caller outside this package."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
+    frame = user_frame()
     if frame is None:
         return "<unknown>"
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"

@@ -51,7 +51,8 @@ class Rule:
         arity: number of inputs, or ``-1`` for a variadic op (``sum``).
         forward: ``forward(*inputs, *attrs)`` on Python floats; raises
             :class:`DomainError` outside the op's domain.
-        forward_array: the same on numpy arrays (no domain checks).
+        forward_array: the same on numpy arrays, with the same domain checks (a
+            replayed trace refuses what the eager pass refuses).
         local: ``local(*inputs, out, *attrs)`` -> tuple of local derivatives, one per
             input; runs on floats, numpy arrays and ``Value`` nodes.
         text: the rule in words and symbols, e.g. ``d tanh(x)/dx = 1 - tanh(x)^2``.
@@ -309,6 +310,18 @@ def _winner(x: Any, y: Any) -> tuple:
     return (1.0, 0.0) if xd >= yd else (0.0, 1.0)
 
 
+def _refuse(bad: Any, x: np.ndarray, message: str) -> None:
+    """Raise the float forward's DomainError if any element of an array input is bad.
+
+    The array forms check the same domains as the float forms, so a replayed trace
+    refuses exactly the samples the eager pass refuses, instead of returning NaN or
+    inf. ``message`` may contain ``{value!r}``, filled with the first bad element.
+    """
+    if bad.any():
+        value = float(np.broadcast_to(x, bad.shape)[bad].flat[0])
+        raise DomainError(message.format(value=value))
+
+
 def _unary(float_fn: Callable, array_fn: Callable, method: str) -> Callable:
     def apply(x: Any) -> Any:
         if type(x) is float:
@@ -349,9 +362,26 @@ def _softplus_array(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _periodic_accurate(array_fn: Callable, float_fn: Callable) -> Callable:
+    """numpy's sin or cos, with Python's for |x| > 1e3: numpy's loses accuracy on large
+    arguments (sin(e^40) off by 10%), and a replay must give the eager number."""
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        out = array_fn(x)
+        big = np.abs(x) > 1e3
+        if big.any():
+            out = np.array(out, dtype=float)
+            out[big] = [float_fn(v) for v in np.broadcast_to(x, out.shape)[big].tolist()]
+        return out
+
+    return apply
+
+
+_sin_array = _periodic_accurate(np.sin, math.sin)
+_cos_array = _periodic_accurate(np.cos, math.cos)
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array, "sigmoid")
-_sin = _unary(math.sin, np.sin, "sin")
-_cos = _unary(math.cos, np.cos, "cos")
+_sin = _unary(math.sin, _sin_array, "sin")
+_cos = _unary(math.cos, _cos_array, "cos")
 
 
 def _positive(x: float, *attrs: float) -> bool:
@@ -399,7 +429,12 @@ def _div_local(x, y, out):
     return (1.0 / y, -out / y)
 
 
-register("div", 2, _div_forward, np.divide, _div_local, symbol="/", operator="truediv",
+def _div_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    _refuse(np.asarray(y) == 0.0, y, "div: division by zero (x / {value!r})")
+    return np.divide(x, y)
+
+
+register("div", 2, _div_forward, _div_array, _div_local, symbol="/", operator="truediv",
          positive=(1,))
 
 
@@ -442,9 +477,22 @@ def _log_float(x: float) -> float:
     return math.log(x)
 
 
-_log = _unary(_log_float, np.log, "log")
+def _log_array(x: np.ndarray) -> np.ndarray:
+    _refuse(x <= 0.0, x, "log: input must be positive, got {value!r}")
+    return np.log(x)
 
-register("powv", 2, _powv_forward, np.power, _powv_local, symbol="**", operator="pow",
+
+_log = _unary(_log_float, _log_array, "log")
+
+
+def _powv_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    _refuse(np.asarray(x) <= 0.0, x, "pow: the base must be positive when the exponent is a "
+                                     "Value (got base {value!r})")
+    with np.errstate(over="ignore"):
+        return np.power(x, y)
+
+
+register("powv", 2, _powv_forward, _powv_array, _powv_local, symbol="**", operator="pow",
          positive=(0,))
 
 
@@ -467,11 +515,17 @@ def _float_pow(x: float, exponent: float) -> float:
         return x**exponent
     except OverflowError:
         return math.copysign(math.inf, x) if float(exponent) % 2.0 == 1.0 else math.inf
+    except ZeroDivisionError:
+        # 0 ** a for a non-integer a < 0 (the forward refuses integer ones): a base
+        # with a non-integer power lies in [0, inf), so 0 is reached from one side
+        # only and the power's limit there is +inf.
+        return math.inf
 
 
 def _pow_forward(x: float, exponent: float) -> float:
-    if x == 0.0 and exponent < 0.0:
-        raise DomainError(f"pow: 0 cannot be raised to a negative power ({x!r} ** {exponent!r})")
+    if x == 0.0 and exponent < 0.0 and float(exponent).is_integer():
+        raise DomainError(f"pow: 0 cannot be raised to a negative power "
+                          f"({x!r} ** {exponent!r})")
     if x < 0.0 and not float(exponent).is_integer():
         raise DomainError(
             f"pow: a negative base needs an integer exponent ({x!r} ** {exponent!r} is not real)"
@@ -479,16 +533,33 @@ def _pow_forward(x: float, exponent: float) -> float:
     return _float_pow(x, exponent)
 
 
+def _pow_array(x: np.ndarray, exponent: float) -> np.ndarray:
+    if float(exponent).is_integer():
+        if exponent < 0.0:
+            _refuse(x == 0.0, x, "pow: 0 cannot be raised to a negative power "
+                                 f"(0.0 ** {exponent!r})")
+    else:
+        _refuse(x < 0.0, x, f"pow: a negative base needs an integer exponent "
+                            f"(** {exponent!r}); got base {{value!r}}")
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.power(x, exponent)
+
+
 def _pow_local(x, out, exponent):
-    """d(x^n)/dx = n x^(n-1)"""
+    """d(x^n)/dx = n x^(n-1) (0 for n = 0, also at x = 0)"""
+    if exponent == 0.0:
+        return (0.0,)  # x^0 = 1 everywhere: no 0 * inf at x = 0 on any backend
     if type(x) is float:
         if x == 0.0 and exponent < 1.0:
-            return (0.0 if exponent == 0.0 else math.inf,)
+            return (math.copysign(math.inf, exponent),)
         return (exponent * _float_pow(x, exponent - 1.0),)
+    if _is_array(x):
+        with np.errstate(divide="ignore", over="ignore"):
+            return (exponent * np.power(x, exponent - 1.0),)
     return (exponent * x ** (exponent - 1.0),)
 
 
-register("pow", 1, _pow_forward, np.power, _pow_local, symbol="**", operator="pow",
+register("pow", 1, _pow_forward, _pow_array, _pow_local, symbol="**", operator="pow",
          params=("exponent",), samples=((2.0,), (3.0,)))
 
 
@@ -506,7 +577,7 @@ def _log_local(x, out):
     return (1.0 / x,)
 
 
-register("log", 1, _log_float, np.log, _log_local, positive=(0,),
+register("log", 1, _log_float, _log_array, _log_local, positive=(0,),
          doc="Natural logarithm; ``ValueError`` for inputs <= 0.")
 
 
@@ -517,13 +588,25 @@ def _sqrt_forward(x: float) -> float:
 
 
 def _sqrt_local(x, out):
-    """d sqrt(x)/dx = 1 / (2 sqrt(x))"""
-    if type(out) is float and out == 0.0:
-        return (math.inf,)
+    """d sqrt(x)/dx = 1 / (2 sqrt(x)) (inf at x = 0)"""
+    if type(out) is float:
+        return (math.inf if out == 0.0 else 0.5 / out,)
+    if _is_array(out):
+        with np.errstate(divide="ignore"):
+            return (0.5 / out,)
+    if out.data == 0.0:
+        # The same inf as on floats, as a node whose own derivative is -inf
+        # (0.5 / out would divide by zero).
+        return (0.5 * x**-0.5,)
     return (0.5 / out,)
 
 
-register("sqrt", 1, _sqrt_forward, np.sqrt, _sqrt_local, positive=(0,),
+def _sqrt_array(x: np.ndarray) -> np.ndarray:
+    _refuse(x < 0.0, x, "sqrt: input must be non-negative, got {value!r}")
+    return np.sqrt(x)
+
+
+register("sqrt", 1, _sqrt_forward, _sqrt_array, _sqrt_local, positive=(0,),
          doc="Square root; ``ValueError`` for negative inputs.")
 
 
@@ -547,8 +630,9 @@ def _sigmoid_complement(x: Any, out: Any) -> Any:
     if type(x) is float:
         return _sigmoid_float(-x) if x > 0.0 else 1.0 - out
     if _is_array(x):
-        return _sigmoid_array(-x)
-    return 1.0 - out
+        return np.where(x > 0.0, _sigmoid_array(-x), 1.0 - out)
+    # A Value: the same form as on floats, so create_graph gives the same number.
+    return (-x).sigmoid() if x.data > 0.0 else 1.0 - out
 
 
 register("sigmoid", 1, _sigmoid_float, _sigmoid_array, _sigmoid_local, symbol="σ",
@@ -618,7 +702,17 @@ def _periodic(fn: Callable[[float], float], name: str) -> Callable[[float], floa
     return forward
 
 
-register("sin", 1, _periodic(math.sin, "sin"), np.sin, _sin_local, doc="Sine.")
+def _periodic_array(fn: Callable, name: str) -> Callable:
+    def forward(x: np.ndarray) -> np.ndarray:
+        _refuse(np.isinf(x), x, f"{name}: input must be finite, got {{value!r}}")
+        return fn(x)
+
+    forward.__name__ = f"_{name}_array"
+    return forward
+
+
+register("sin", 1, _periodic(math.sin, "sin"), _periodic_array(_sin_array, "sin"), _sin_local,
+         doc="Sine.")
 
 
 def _cos_local(x, out):
@@ -626,7 +720,8 @@ def _cos_local(x, out):
     return (-_sin(x),)
 
 
-register("cos", 1, _periodic(math.cos, "cos"), np.cos, _cos_local, doc="Cosine.")
+register("cos", 1, _periodic(math.cos, "cos"), _periodic_array(_cos_array, "cos"), _cos_local,
+         doc="Cosine.")
 
 
 def _softplus_local(x, out):
@@ -663,3 +758,201 @@ def _sum_local(*xs_and_out):
 
 
 register("sum", -1, _sum_forward, _sum_array, _sum_local, symbol="Σ")
+
+
+# ---------------------------------------------------------------------------
+# Stable composites. Each is one primitive, so its numerically careful form (a max
+# shifted out, a clamped log, a softplus instead of a log of a sigmoid) is chosen per
+# sample by the rule itself, on every backend: the eager pass, the replay of a trace
+# and the derivative graph of create_graph compute the same thing. Library code that
+# needs them never reads ``.data`` to pick a shift or a branch.
+
+
+def _apply_value(name: str, *inputs: Any) -> Any:
+    """Apply rule ``name`` to Values (a rule's Value backend calling another rule)."""
+    from .engine import apply_op  # the engine imports this module first
+
+    return apply_op(name, *inputs)
+
+
+def _logsumexp_forward(*xs: float) -> float:
+    top = max(xs)
+    if top in (math.inf, -math.inf):
+        return top
+    # log(sum e^x) = top + log1p(the other terms, shifted): the largest term is
+    # exactly 1 and is left out of the sum, so a dominant input keeps full precision.
+    rest = 0.0
+    skipped = False
+    for x in xs:
+        if x == top and not skipped:
+            skipped = True
+            continue
+        rest += math.exp(x - top)
+    return top + math.log1p(rest)
+
+
+def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
+    stacked = np.stack(np.broadcast_arrays(*xs)).astype(float)
+    top = stacked.max(axis=0)
+    finite = np.isfinite(top)
+    with np.errstate(invalid="ignore"):
+        exps = np.exp(stacked - np.where(finite, top, 0.0))
+    np.put_along_axis(exps, stacked.argmax(axis=0)[None], 0.0, axis=0)
+    rest = exps[0]
+    for row in exps[1:]:  # in argument order, as on floats
+        rest = rest + row
+    return np.where(finite, top + np.log1p(rest), top)
+
+
+def _logsumexp_local(*xs_and_out):
+    """d logsumexp(x)/dx_i = softmax(x)_i = sigmoid(x_i - logsumexp(x_j for j != i))"""
+    # The sigmoid form, not exp(x_i - logsumexp(x)): both are accurate at first
+    # order, but differentiated again the latter cancels (1 - softmax_i where
+    # softmax_i ~ 1), while sigmoid's derivative keeps its tail.
+    *xs, out = xs_and_out
+    if type(out) is float:
+        if math.isinf(out):
+            return _tied_share(xs, out)
+        return tuple(_sigmoid_float(x - _others(xs, i, _logsumexp_forward))
+                     for i, x in enumerate(xs))
+    if _is_array(out):
+        finite = np.isfinite(out)
+        ties = [np.asarray(x == out, dtype=float) for x in xs]
+        count = sum(ties[1:], ties[0])
+        locals_ = []
+        with np.errstate(invalid="ignore", over="ignore"):
+            for i, (x, tie) in enumerate(zip(xs, ties)):
+                share = _sigmoid_array(x - _others(xs, i, _logsumexp_array))
+                locals_.append(np.where(finite, share, tie / np.maximum(count, 1.0)))
+        return tuple(locals_)
+    if math.isinf(out.data):
+        return _tied_share([float(x.data) for x in xs], out.data)
+    return tuple((x - _others(xs, i, _logsumexp_value)).sigmoid() for i, x in enumerate(xs))
+
+
+def _others(xs: Any, i: int, logsumexp: Callable) -> Any:
+    """logsumexp of every input but the i-th (-inf for a single input)."""
+    others = [x for j, x in enumerate(xs) if j != i]
+    if not others:
+        return -math.inf
+    return others[0] if len(others) == 1 else logsumexp(*others)
+
+
+def _logsumexp_value(*xs: Any) -> Any:
+    return _apply_value("logsumexp", *xs)
+
+
+def _tied_share(xs: Any, out: float) -> tuple:
+    """An infinite logsumexp: its gradient is shared by the inputs equal to it."""
+    ties = [1.0 if x == out else 0.0 for x in xs]
+    count = sum(ties)
+    return tuple(tie / count for tie in ties)
+
+
+register("logsumexp", -1, _logsumexp_forward, _logsumexp_array, _logsumexp_local,
+         symbol="logΣexp")
+
+
+def _log_sigmoid_float(x: float) -> float:
+    return -_softplus_float(-x)
+
+
+def _log_sigmoid_array(x: np.ndarray) -> np.ndarray:
+    return -_softplus_array(-x)
+
+
+def _log_sigmoid_local(x, out):
+    """d log sigmoid(x)/dx = sigmoid(-x) = 1 - sigmoid(x)"""
+    return (_sigmoid(-x),)
+
+
+register("log_sigmoid", 1, _log_sigmoid_float, _log_sigmoid_array, _log_sigmoid_local,
+         symbol="log σ", doc="log(sigmoid(x)) = -softplus(-x), stable in both tails.")
+
+
+# Binary cross-entropy on a probability: log p is clamped at -100 (as PyTorch does),
+# so p = 0 or 1 gives a large finite loss; the clamp is a kink at p = e^-100.
+_LOG_FLOOR = -100.0
+_P_FLOOR = math.exp(_LOG_FLOOR)
+
+
+def _bce_forward(p: float, t: float) -> float:
+    if not 0.0 <= p <= 1.0:
+        raise DomainError(f"bce: input {p!r} is not a probability in [0, 1] (for raw "
+                          "scores use bce_logits, binary cross-entropy with logits)")
+    log_p = math.log(p) if p > _P_FLOOR else _LOG_FLOOR
+    log_q = math.log1p(-p) if 1.0 - p > _P_FLOOR else _LOG_FLOOR  # log(1 - p), accurate
+    return 0.0 - (t * log_p + (1.0 - t) * log_q)  # 0 - x: a loss of 0 is +0.0
+
+
+def _bce_array(p: np.ndarray, t: Any) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    _refuse((p < 0.0) | (p > 1.0), p, "bce: input {value!r} is not a probability in [0, 1] "
+                                      "(for raw scores use bce_logits, binary cross-entropy "
+                                      "with logits)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = np.where(p > _P_FLOOR, np.log(p), _LOG_FLOOR)
+        log_q = np.where(1.0 - p > _P_FLOOR, np.log1p(-p), _LOG_FLOOR)
+    return 0.0 - (t * log_p + (1.0 - t) * log_q)
+
+
+def _bce_local(p, t, out):
+    """d bce(p, t)/dp = -t / p + (1 - t) / (1 - p); d/dt = log(1 - p) - log(p); a term whose log is clamped at -100 contributes 0"""  # noqa: E501
+    return (_bce_dp(p, t), _bce_dt(p))
+
+
+def _bce_dp(p: Any, t: Any) -> Any:
+    if _is_array(p):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.where(p > _P_FLOOR, -t / p, 0.0)
+                    + np.where(1.0 - p > _P_FLOOR, (1.0 - t) / (1.0 - p), 0.0))
+    value = p if type(p) is float else p.data
+    # A Value takes the same branches as its float, so create_graph gives the same
+    # number; each branch is the derivative of the piece the point lies on.
+    first = -t / p if value > _P_FLOOR else 0.0
+    second = (1.0 - t) / (1.0 - p) if 1.0 - value > _P_FLOOR else 0.0
+    return first + second
+
+
+def _bce_dt(p: Any) -> Any:
+    # The loss is linear in t: d/dt = bce(p, 1) - bce(p, 0), the same clamped logs.
+    if type(p) is float:
+        return _bce_forward(p, 1.0) - _bce_forward(p, 0.0)
+    if _is_array(p):
+        return _bce_array(p, 1.0) - _bce_array(p, 0.0)
+    return _apply_value("bce", p, 1.0) - _apply_value("bce", p, 0.0)
+
+
+def _bce_branch(p: float, t: float) -> tuple:
+    return (p > _P_FLOOR, 1.0 - p > _P_FLOOR)
+
+
+register("bce", 2, _bce_forward, _bce_array, _bce_local, symbol="BCE", branch=_bce_branch,
+         method=None)
+
+
+# Binary cross-entropy of sigmoid(z): t softplus(-z) + (1 - t) softplus(z). Both terms
+# are >= 0, so nothing cancels (softplus(z) - t z would lose everything for t = 1 and
+# z = 40); a term whose weight is exactly 0 is left out, so z = inf gives no 0 * inf.
+
+
+def _bce_logits_forward(z: float, t: float) -> float:
+    positive = t * _softplus_float(-z) if t != 0.0 else 0.0
+    negative = (1.0 - t) * _softplus_float(z) if t != 1.0 else 0.0
+    return positive + negative
+
+
+def _bce_logits_array(z: np.ndarray, t: Any) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        positive = np.where(t != 0.0, t * _softplus_array(-z), 0.0)
+        negative = np.where(t != 1.0, (1.0 - t) * _softplus_array(z), 0.0)
+    return positive + negative
+
+
+def _bce_logits_local(z, t, out):
+    """d bce_logits(z, t)/dz = (1 - t) sigmoid(z) - t sigmoid(-z) (= sigmoid(z) - t); d/dt = -z"""  # noqa: E501
+    return (-t * _sigmoid(-z) + (1.0 - t) * _sigmoid(z), -z)
+
+
+register("bce_logits", 2, _bce_logits_forward, _bce_logits_array, _bce_logits_local,
+         symbol="BCE(logit)", method=None)

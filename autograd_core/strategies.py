@@ -60,10 +60,30 @@ _GUARD_CONSTANTS = (0.5, 1.0, 2.0)
 
 
 def _drawable(rule: Rule) -> bool:
-    """Whether the strategies can draw a rule: at most one attribute, with values to use."""
+    """Whether the strategies can draw a rule: at most one attribute, with values to use,
+    and a domain that its guard (``Rule.positive``) covers."""
     if len(rule.params) > 1 or (rule.params and rule.positive):
         return False
-    return not rule.params or bool(rule.samples or rule.defaults)
+    if rule.params and not (rule.samples or rule.defaults):
+        return False
+    return _guard_covers_domain(rule)
+
+
+def _guard_covers_domain(rule: Rule) -> bool:
+    """Whether the forward accepts any value on the inputs it does not need positive.
+
+    A rule with another domain (``bce`` takes a probability in [0, 1]) would leave it
+    for most drawn values, so it is not drawn.
+    """
+    attrs = (rule.samples[0][:1] if rule.samples else rule.defaults[:1]) if rule.params else ()
+    arity = rule.arity if rule.arity >= 0 else 2
+    for value in (-1.5, 2.5):
+        inputs = [value * value + 0.5 if i in rule.positive else value for i in range(arity)]
+        try:
+            rule.forward(*inputs, *attrs)
+        except ValueError:
+            return False
+    return True
 
 
 def _table_ops() -> tuple[str, ...]:

@@ -36,17 +36,29 @@ call spends its time in numpy rather than in Python:
 Arrays returned to the caller are fresh on every call: later calls do not change
 them.
 
-What is frozen at trace time:
+What the trace refuses (it never replays a number the eager engine would not give):
 
-* Python control flow on data. ``if x.data > 0:`` inside ``fn`` takes the branch of
-  the example, and the replay follows that branch for every sample. Comparisons of
-  Values (``x > 0``) made while tracing are detected and raise a
-  :class:`TraceError`. Reading ``.data`` directly cannot be detected: do not branch
-  on it. Ops with kinks (``relu``, ``abs``, ``max``, ``leaky_relu``) are fine: their
-  array forms choose the branch per sample.
-* Leaves that are neither inputs nor parameters, such as the ``1`` of ``1 - x`` or a
-  ``Value(x.data)`` made from data, keep the value they had in the example.
-* Domain checks: the array forms do not raise for ``log(-1)``; they give NaN.
+* Python decisions on data, at trace time, with the user's line (as JAX refuses
+  Python control flow on traced values): a comparison (``x > 0``, ``max(xs)``) or
+  ``float()`` of a Value that depends on the inputs or the parameters raises
+  :class:`TraceError`. Watching is per trace and per thread; nothing is patched.
+  Ops with kinks (``relu``, ``abs``, ``max``, ``leaky_relu``) and the stable
+  composites (``logsumexp``, ``bce``, ``bce_logits``, ``log_sigmoid``) decide per
+  sample, so they are fine.
+* A graph that depends on the data: ``.data`` reads cannot be watched, so ``fn`` is
+  recorded again at two probe points (every input moved by a relative 2^-20, and
+  every input negated) and the trace is refused if a graph differs from the
+  example's (a constant made from ``.data``, a branch on ``.data`` that the probe
+  flips), naming the first differing node and, where known, its line. A branch on
+  ``.data`` that takes the same side at the example and both probes is not seen.
+* At replay: a sample outside an op's domain raises the same ``DomainError`` as the
+  eager pass (``log(-1)``, division by 0, ``sqrt(-1)``, ...), a batch holding NaN is
+  refused, and a sample whose output or gradient is NaN (inf - inf after an
+  overflow) raises :class:`TraceError` instead of returning it.
+
+Leaves that are neither inputs nor parameters (the ``1`` of ``1 - x``) are constants
+of the trace. The replay agrees with the eager engine up to rounding: numpy's
+elementary functions and summation order may differ from Python's in the last bits.
 
 Example:
     >>> from autograd_core import Value
@@ -69,10 +81,12 @@ from typing import Any
 
 import numpy as np
 
-from . import fusion
-from .engine import Value, topological_order
+from . import fusion, modes
+from .engine import Value, detect_anomaly, is_grad_enabled, topological_order
+from .modes import in_package, user_frame
 from .rows import Scatter, index_of
 from .rules import RULES, Rule
+from .watch import watching
 
 __all__ = ["trace", "Trace", "TraceError", "TraceWarning"]
 
@@ -84,11 +98,17 @@ _PLAN_CELLS = 1 << 22
 
 
 class TraceError(ValueError):
-    """The function cannot be traced faithfully (for example, it branches on data)."""
+    """The function cannot be traced faithfully, or a replay cannot give the eager answer.
+
+    Raised at trace time when the function takes a Python decision on data (compares
+    or converts a Value that depends on the inputs or parameters, or builds a
+    different graph at another point), and at replay time when a sample would give
+    NaN.
+    """
 
 
 class TraceWarning(UserWarning):
-    """The traced function compared a Value that depends on the inputs."""
+    """Kept for compatibility: a trace now raises :class:`TraceError` instead."""
 
 
 
@@ -323,6 +343,7 @@ class Trace:
             )
         if array.shape[0] == 0 and self._num_inputs:
             raise ValueError("batch is empty; give at least one sample")
+        _refuse_nan(array, "batch", "a Value never holds NaN")
         return array
 
     def _param_values(self, param_values: Any) -> np.ndarray:
@@ -333,6 +354,7 @@ class Trace:
             raise ValueError(
                 f"param_values must have shape ({len(self.params)},); got {theta.shape}"
             )
+        _refuse_nan(theta, "param_values", "a Value never holds NaN")
         return theta
 
     def _plan(self, size: int) -> _Plan:
@@ -371,7 +393,9 @@ class Trace:
             An array of shape ``[batch_size, num_outputs]``.
         """
         plan, _ = self._run_forward(batch, param_values)
-        return plan.values[self._output_rows].T.copy()
+        outputs = plan.values[self._output_rows].T.copy()
+        _refuse_nan_result(outputs, "output")
+        return outputs
 
     def value_and_grad(
         self, batch: Any, *, reduction: str = "mean", param_values: Any = None
@@ -453,6 +477,11 @@ class Trace:
             step(theta)
         if self._has_param_rows:
             param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
+        _refuse_nan_result(plan.values[self._output_rows].T, "output")
+        bad_grads = np.flatnonzero(np.isnan(param_grads))
+        if len(bad_grads):
+            raise _nan_refusal(f"a non-finite gradient (NaN) for parameter {int(bad_grads[0])} "
+                               "on this batch")
         return plan, param_grads.copy()
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
@@ -478,58 +507,203 @@ class Trace:
         )
 
 
+def _refuse_nan(array: np.ndarray, name: str, why: str) -> None:
+    """ValueError naming the first NaN of an argument (rows are samples)."""
+    bad = np.isnan(array)
+    if bad.any():
+        where = np.argwhere(bad)[0].tolist()
+        raise ValueError(f"{name} holds NaN at index {where}; {why}")
+
+
+def _refuse_nan_result(result: np.ndarray, what: str) -> None:
+    """TraceError instead of a NaN in ``result[sample, k]``."""
+    bad = np.isnan(result)
+    if bad.any():
+        raise _nan_refusal(f"a NaN {what} for sample {int(np.argwhere(bad)[0][0])} (and so "
+                           "a non-finite gradient)")
+
+
+def _nan_refusal(what: str) -> TraceError:
+    return TraceError(
+        f"replaying the trace gives {what}: an intermediate value overflowed to inf and "
+        "met inf - inf, 0 * inf or inf / inf. The trace refuses rather than return NaN; "
+        "run that sample eagerly inside detect_anomaly() to see the op"
+    )
+
+
 def _depth_of(depth: dict[Value, int], sources: Sequence[Value]) -> int:
     """One more than the deepest source: nodes of equal depth never feed each other."""
     return 1 + max(depth[s] for s in sources)
 
 
-_COMPARISONS = ("__lt__", "__le__", "__gt__", "__ge__")
+def _user_lines() -> str:
+    """Where the user's code is: the innermost frame outside this package (and its caller)."""
+    frame = user_frame()
+    if frame is None:
+        return "an unknown line"
+    where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    caller = frame.f_back
+    while caller is not None and caller.f_code.co_filename == frame.f_code.co_filename:
+        caller = caller.f_back
+    if caller is not None and not in_package(caller):
+        where += f" (called from {caller.f_code.co_filename}:{caller.f_lineno})"
+    return where
 
 
-class _ComparisonWatch:
-    """While tracing, notice comparisons of Values that depend on the inputs.
+class _DataWatch:
+    """Refuses a Python-level decision on a Value that depends on the inputs or params.
 
-    Such a comparison usually steers Python control flow (``if x > 0:``), which the
-    replay cannot follow: it is frozen at the example's branch. The watch swaps the
-    comparison operators of ``Value`` for the duration of the trace (so tracing is
-    not thread-safe with other code comparing Values).
+    Installed per trace and per thread (:mod:`autograd_core.watch`): comparisons and
+    ``float()`` of Values report to it; one that depends on what the replay varies
+    (the inputs, and the parameters, which change between calls) raises
+    :class:`TraceError` naming the operation and the user's line, like JAX's
+    ``ConcretizationTypeError``. Values that depend on neither are constants of the
+    trace and may be compared freely.
     """
 
-    def __init__(self, inputs: Sequence[Value], strict: bool) -> None:
-        self.inputs = {id(v) for v in inputs}
-        self.strict = strict
-        self.saved: dict[str, Callable] = {}
+    def __init__(self, sources: Sequence[Value]) -> None:
+        self.sources = {id(v) for v in sources}
 
-    def depends_on_inputs(self, value: Any) -> bool:
-        if not isinstance(value, Value):
-            return False
-        return any(id(node) in self.inputs for node in topological_order(value))
+    def depends(self, value: Value) -> bool:
+        sources = self.sources
+        return any(id(node) in sources for node in topological_order(value))
 
-    def __enter__(self) -> _ComparisonWatch:
-        for name in _COMPARISONS:
-            original = getattr(Value, name)
-            self.saved[name] = original
-            setattr(Value, name, self._watched(name, original))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name, original in self.saved.items():
-            setattr(Value, name, original)
-
-    def _watched(self, name: str, original: Callable) -> Callable:
-        def compare(left: Value, right: Any) -> bool:
-            if self.depends_on_inputs(left) or self.depends_on_inputs(right):
-                message = (
-                    f"the traced function compares {left!r} with {right!r} ({name}); "
-                    "a branch taken on data is frozen at the example's branch when the "
-                    "trace is replayed. Use an op with a kink (relu, abs, max) instead"
+    def __call__(self, what: str, operands: tuple) -> None:
+        for operand in operands:
+            if isinstance(operand, Value) and self.depends(operand):
+                shown = " ".join(repr(o) for o in operands) if what == "float()" else (
+                    f" {what} ".join(repr(o) for o in operands))
+                decision = ("the constant float() makes of it" if what == "float()"
+                            else "the branch taken on it")
+                raise TraceError(
+                    f"the traced function made a Python decision on a Value that depends "
+                    f"on the traced inputs or parameters ({what}: {shown}) at "
+                    f"{_user_lines()}. A trace records one graph and replays it for every "
+                    f"sample and parameter value: {decision} would stay the example's. "
+                    "Use an op that decides per sample (relu, abs, apply_op('max', a, b), "
+                    "the losses and functional.logsumexp), or run the function eagerly"
                 )
-                if self.strict:
-                    raise TraceError(message)
-                warnings.warn(message, TraceWarning, stacklevel=3)
-            return original(left, right)
 
-        return compare
+
+def _probe_points(example: Sequence[float]) -> list[tuple[str, list[float]]]:
+    """Points at which the function is recorded again, to see if its graph changes.
+
+    Near: every coordinate moved by a relative 2^-20, which changes any constant made
+    from ``.data`` but no branch (unless the example sits on its boundary). Far: every
+    coordinate negated (0 goes to -1), which flips a branch on a sign.
+    """
+    near = [x + (abs(x) if x else 1.0) * 2.0**-20 for x in example]
+    far = [-x if x else -1.0 for x in example]
+    return [("a point near the example", near), ("the example negated", far)]
+
+
+def _leaf_role(node: Value, inputs: dict[int, int], params: dict[int, int]) -> tuple:
+    if id(node) in inputs:
+        return ("input", inputs[id(node)])
+    if id(node) in params:
+        return ("param", params[id(node)])
+    return ("constant", node.data)
+
+
+def _first_difference(
+    first: tuple[list[Value], list[Value]], second: tuple[list[Value], list[Value]],
+    params: Sequence[Value],
+) -> int | None:
+    """The position (in topological order) where two recordings first differ, if any.
+
+    Each recording is ``(inputs, outputs)``. Nodes are compared by op, attrs and the
+    positions of their parents; leaves by role (which input, which parameter, or a
+    constant and its value); and the outputs by position.
+    """
+    param_ids = {id(p): i for i, p in enumerate(params)}
+    orders, positions, roles = [], [], []
+    for inputs, outputs in (first, second):
+        order = topological_order(*outputs)
+        orders.append(order)
+        positions.append({node: i for i, node in enumerate(order)})
+        roles.append({id(node): i for i, node in enumerate(inputs)})
+    for i, (a, b) in enumerate(zip(*orders)):
+        signatures = []
+        for node, position, role in ((a, positions[0], roles[0]), (b, positions[1], roles[1])):
+            if node.parents:
+                signatures.append((node.op, node.attrs, tuple(position[p] for p in node.parents)))
+            else:
+                signatures.append(_leaf_role(node, role, param_ids))
+        if signatures[0] != signatures[1]:
+            return i
+    if len(orders[0]) != len(orders[1]):
+        return min(len(orders[0]), len(orders[1]))
+    outputs = [[positions[k][node] for node in recording[1]]
+               for k, recording in enumerate((first, second))]
+    return None if outputs[0] == outputs[1] else len(orders[0]) - 1
+
+
+def _record(fn: Callable, inputs: list[Value], params: Sequence[Value]) -> list[Value]:
+    """Run ``fn`` on ``inputs`` under a data watch; its outputs as a list of Values."""
+    with watching(_DataWatch([*inputs, *params])):
+        result = fn(inputs)
+    outputs = [result] if isinstance(result, Value) else result
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
+        raise TypeError(f"trace: fn must return a Value or a list of Values; got {result!r}")
+    outputs = list(outputs)
+    for out in outputs:
+        if not isinstance(out, Value):
+            raise TypeError(f"trace: fn must return Values; got {out!r} among its outputs")
+    return outputs
+
+
+def _creation_site(fn: Callable, point: list[float], params: Sequence[Value],
+                   position: int) -> str:
+    """Where the node at ``position`` of ``fn``'s graph at ``point`` was created, if known."""
+    inputs = [Value(x, label=f"x[{i}]") for i, x in enumerate(point)]
+    try:
+        with detect_anomaly():  # records each node's creation site
+            outputs = _record(fn, inputs, params)
+            order = topological_order(*outputs)
+            origins = getattr(modes._thread_state, "origins", {})
+            target = order[min(position, len(order) - 1)]
+            # A constant leaf has no site of its own: its first consumer's is the line.
+            for node in order[position:]:
+                if node in origins and (node is target or target in node.parents):
+                    return f" (at {origins[node]})"
+    except Exception:  # the site is a courtesy; the refusal stands without it
+        return ""
+    return ""
+
+
+def _check_graph_is_data_independent(
+    fn: Callable, example: Sequence[float], inputs: list[Value], outputs: list[Value],
+    params: Sequence[Value],
+) -> None:
+    """Record ``fn`` again at probe points; refuse if its graph is not the same.
+
+    This catches what the data watch cannot see: a constant made from ``.data`` (it
+    changes at any other point) and a branch on ``.data`` that the probe flips. A
+    probe at which ``fn`` raises tells nothing and is skipped.
+    """
+    for name, point in _probe_points(example):
+        probe_inputs = [Value(x, label=f"x[{i}]") for i, x in enumerate(point)]
+        try:
+            probe_outputs = _record(fn, probe_inputs, params)
+        except TraceError:
+            raise
+        except Exception:
+            continue
+        position = _first_difference((inputs, outputs), (probe_inputs, probe_outputs), params)
+        if position is None:
+            continue
+        order = topological_order(*outputs)
+        node = order[min(position, len(order) - 1)]
+        what = f"op {node.op!r}" if node.parents else f"leaf {node!r}"
+        raise TraceError(
+            f"the traced function builds a different graph at another point ({name}: "
+            f"{point!r}): the graphs first differ at node {position} ({what} in the "
+            f"example's graph){_creation_site(fn, point, params, position)}. It reads "
+            "data in Python (.data, a constant made from a Value, a branch on .data), "
+            "which a replay cannot follow. Build the computation from ops that decide per "
+            "sample (relu, abs, apply_op('max', a, b), the losses, functional.logsumexp), "
+            "or run the function eagerly"
+        )
 
 
 def trace(
@@ -537,27 +711,32 @@ def trace(
     example: Sequence[float],
     params: Sequence[Value] = (),
     *,
-    strict: bool = False,
+    strict: bool | None = None,
     fuse: bool = True,
 ) -> Trace:
     """Record the scalar graph of ``fn`` once, for replay on batches.
 
     Args:
-        fn: called once with a list of input Values (one per feature of a sample,
-            made from ``example``); returns a Value or a sequence of Values.
-        example: one sample (a sequence of numbers) to trace with. The branches of
-            Python control flow taken for it are the ones every sample replays.
+        fn: called with a list of input Values (one per feature of a sample, made
+            from ``example``); returns a Value or a sequence of Values. It is called
+            up to three times: at the example and at two probe points (see the
+            module's notes), so it should have no side effects.
+        example: one sample (a sequence of numbers) to trace with.
         params: the Values to differentiate with respect to (a model's
             ``parameters()``); the replay reads their current ``.data`` on every call.
             Any other leaf is a constant.
-        strict: raise :class:`TraceError` instead of warning (:class:`TraceWarning`)
-            when ``fn`` compares a Value that depends on the inputs.
+        strict: deprecated and ignored: a decision on data always raises
+            :class:`TraceError`.
         fuse: replay a layer's sums of products as matrix products
             (:mod:`autograd_core.fusion`); ``False`` applies every rule to its group of
             nodes (the same numbers up to rounding, slower).
 
     Returns:
         A :class:`Trace`.
+
+    Raises:
+        TraceError: ``fn`` compares or converts a Value that depends on the inputs or
+            parameters, or builds a different graph at a probe point.
 
     Example:
         >>> from autograd_core import Value
@@ -576,14 +755,13 @@ def trace(
             raise TypeError(f"trace: params must be Values; got {param!r}")
     if len(set(map(id, params))) != len(params):
         raise ValueError("trace: params lists the same Value twice")
+    if strict is not None:
+        warnings.warn("trace(strict=...) is deprecated: a trace always refuses a decision "
+                      "on data (TraceError)", DeprecationWarning, stacklevel=2)
+    if not is_grad_enabled():
+        raise TraceError("trace: inside no_grad() no graph is recorded, so there is nothing "
+                         "to replay; call trace outside the no_grad() block")
     inputs = [Value(x, label=f"x[{i}]") for i, x in enumerate(example)]
-    with _ComparisonWatch(inputs, strict):
-        result = fn(inputs)
-    outputs = [result] if isinstance(result, Value) else result
-    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
-        raise TypeError(f"trace: fn must return a Value or a list of Values; got {result!r}")
-    outputs = list(outputs)
-    for out in outputs:
-        if not isinstance(out, Value):
-            raise TypeError(f"trace: fn must return Values; got {out!r} among its outputs")
+    outputs = _record(fn, inputs, params)
+    _check_graph_is_data_independent(fn, example, inputs, outputs, params)
     return Trace(inputs, params, outputs, fuse=fuse)

@@ -8,7 +8,11 @@ Conventions (as PyTorch where it has the same loss):
   is accepted wherever one score is expected.
 * Targets of the one-score losses (mse, binary cross-entropy, hinge, perceptron) may
   also be Values: they then stay in the graph as inputs, so a traced loss can be
-  replayed on other labels.
+  replayed on other labels. A number target is checked against the loss's labels; a
+  Value target is not (that would read its data), so check labels where they enter,
+  as ``fit`` does.
+* No loss reads ``.data`` to choose its computation: the stable forms (a clamped log,
+  a softplus, a shifted logsumexp) are rules of the engine that choose per sample.
 * ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (a list of
   per-sample losses).
 
@@ -21,7 +25,6 @@ objects only pair samples with targets, check them and reduce.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,10 +52,6 @@ REDUCTIONS = ("mean", "sum", "none")
 #: What a loss's targets are (its ``target_kind``): any real number, 0/1, -1/+1, or a
 #: class index 0..k-1.
 TARGET_KINDS = ("real", "binary", "sign", "index")
-
-# log(p) for p below this is clamped (PyTorch clamps log outputs at -100 the same way).
-_LOG_FLOOR = -100.0
-
 
 def _is_batch(target: Any) -> bool:
     if isinstance(target, np.ndarray):
@@ -158,8 +157,10 @@ class _ScoreLoss(Loss):
         for output, label in _pairs(outputs, target, self.name):
             score = _one_score(output, self.name)
             value = _target(label, self.name)
-            check = value.data if isinstance(value, Value) else value
-            if allowed is not None and check not in allowed:
+            # A number is checked here; a Value target is a graph input (a label column
+            # of a trace), checked where the labels enter (fit checks them all first):
+            # reading its .data would be a decision a replay cannot repeat.
+            if allowed is not None and not isinstance(value, Value) and value not in allowed:
                 raise ValueError(f"{self.name}: target {label!r} is not one of "
                                  f"{list(allowed)}")
             losses.append(_as_value(self.per_sample(score, value)))
@@ -229,30 +230,18 @@ def _class_index(label: Any, classes: int, name: str) -> int:
 # Per-sample formulas (one line of maths each).
 
 
-def _clamped_log(p: Any) -> Any:
-    """log(p), floored at -100 so p = 0 gives a large finite loss instead of an error."""
-    data = p.data if isinstance(p, Value) else p
-    if data <= math.exp(_LOG_FLOOR):
-        return _LOG_FLOOR
-    return p.log() if isinstance(p, Value) else math.log(p)
-
-
-def _bce(p: Any, t: float) -> Any:
-    """-(t log p + (1 - t) log(1 - p)), with p a probability."""
-    if not 0.0 <= (p.data if isinstance(p, Value) else p) <= 1.0:
-        raise ValueError(f"binary_cross_entropy: input {p!r} is not a probability in [0, 1]; "
-                         "use binary_cross_entropy_with_logits for raw scores")
-    return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log(1.0 - p))
+def _bce(p: Any, t: Any) -> Any:
+    """-(t log p + (1 - t) log(1 - p)), with p a probability (each log clamped at -100)."""
+    # One rule (autograd_core's "bce"): it checks p is in [0, 1] and picks the clamp per
+    # sample, so eager, create_graph and a replayed trace agree.
+    return apply_op("bce", p, t)
 
 
 def _bce_logits(z: Any, t: Any) -> Any:
-    """-log sigmoid(z) = softplus(-z) for t = 1, -log(1 - sigmoid(z)) = softplus(z) for t = 0."""
-    # Not softplus(z) - t z: for t = 1 and large z that difference cancels (z = 40 gives
-    # 0 instead of 4.2e-18, z = 10 loses 5 digits); one softplus keeps full precision.
-    z = _as_value(z)
-    if isinstance(t, Value):  # a target in the graph: the same sum, differentiable in t
-        return t * (-z).softplus() + (1.0 - t) * z.softplus()
-    return (-z).softplus() if t == 1.0 else z.softplus()
+    """t softplus(-z) + (1 - t) softplus(z) = -(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)))."""
+    # One rule (autograd_core's "bce_logits"): no term cancels (softplus(z) - t z would
+    # give 0 instead of 4.2e-18 for t = 1 and z = 40), for a number or a Value target.
+    return apply_op("bce_logits", z, t)
 
 
 def _hinge(s: Any, y: float) -> Any:

@@ -11,7 +11,6 @@ that grows with the weight's magnitude. :func:`dense_layers` and
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ import graphviz
 import numpy as np
 
 from autograd_core import RULES, Value
-from autograd_core.trace import TraceWarning, trace
+from autograd_core.trace import trace
 
 from ._render import format_number
 from .style import THEMES, Style, resolve_style
@@ -79,8 +78,8 @@ def batched_forward(module: Any, X: np.ndarray) -> list[np.ndarray]:
 
     Raises:
         ValueError: ``X`` is not a non-empty 2-D array of the first layer's width.
-        TraceWarning: a neuron compares its data, so its graph cannot be replayed
-            (raised, not warned, so that callers can fall back to calling the model).
+        TraceError: a neuron decides on its data (a comparison, ``float()``), so its
+            graph cannot be replayed (callers can fall back to calling the model).
     """
     layers = dense_layers(module)
     values = np.asarray(X, dtype=float)
@@ -99,9 +98,7 @@ def batched_forward(module: Any, X: np.ndarray) -> list[np.ndarray]:
             outputs.extend(current)
         return outputs
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", TraceWarning)
-        flat = trace(every_layer, values[0].tolist()).forward(values)
+    flat = trace(every_layer, values[0].tolist()).forward(values)
     bounds = np.cumsum([0, *(layer_weights(layer)[0].shape[0] for layer in layers)])
     return [flat[:, start:end] for start, end in zip(bounds[:-1], bounds[1:])]
 

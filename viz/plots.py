@@ -20,7 +20,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from autograd_core import Value, no_grad
-from autograd_core.trace import TraceWarning
+from autograd_core.trace import TraceError
 
 from .network import batched_forward, dense_layers, layer_weights
 
@@ -81,7 +81,7 @@ def _scores(model: Any, points: np.ndarray) -> tuple[np.ndarray, bool]:
     if layered:
         try:
             fast = batched_forward(model, points)[-1]
-        except (NotImplementedError, ValueError, TraceWarning):
+        except (NotImplementedError, ValueError, TraceError):
             fast = None
         if fast is not None:
             check = _call_model(model, points[:3])

@@ -43,6 +43,14 @@ CASES = {
     "cos": Case(((math.pi / 3,), (math.pi,)), (0.5, -1.0)),
     "softplus": Case(((0.0,), (1.0,)), (math.log(2), math.log(1 + E))),
     "sum": Case(((1.0, 2.0, -0.5), (0.25, 0.25, 0.5)), (2.5, 1.0)),
+    "logsumexp": Case(((0.0, 0.0, 0.0), (1.0, -1.0, 0.5)),
+                      (math.log(3), math.log(E + 1 / E + math.sqrt(E)))),
+    "log_sigmoid": Case(((0.0,), (1.0,)), (-math.log(2), -math.log(1 + 1 / E))),
+    "bce": Case(((0.8, 1.0), (0.25, 0.0), (0.5, 0.25)),
+                (-math.log(0.8), -math.log(0.75), math.log(2))),
+    "bce_logits": Case(((0.0, 1.0), (2.0, 0.0), (-1.0, 0.5)),
+                       (math.log(2), math.log(1 + E**2),
+                        0.5 * math.log(1 + E) + 0.5 * math.log(1 + 1 / E))),
 }
 
 EPS = 1e-6

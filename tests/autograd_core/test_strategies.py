@@ -93,6 +93,9 @@ PYTHON_NAMES = {
     "relu": lambda x: max(x, 0.0),
     "leaky_relu": lambda x, slope: x if x > 0 else slope * x,
     "sum": lambda *xs: sum(xs),
+    "log_sigmoid": lambda x: -math.log1p(math.exp(-x)),
+    "logsumexp": lambda *xs: math.log(sum(math.exp(x) for x in xs)),
+    "bce_logits": lambda z, t: t * math.log1p(math.exp(-z)) + (1 - t) * math.log1p(math.exp(z)),
 }
 
 

@@ -321,12 +321,36 @@ def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
+def _softplus(x):
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _logsumexp(xs):
+    top = max(xs)
+    if math.isinf(top):
+        return top
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
+def _bce(p, t):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError("not a probability")
+    log_p = math.log(p) if p > math.exp(-100.0) else -100.0
+    log_q = math.log1p(-p) if 1.0 - p > math.exp(-100.0) else -100.0
+    return -(t * log_p + (1.0 - t) * log_q)
+
+
 REFERENCE_FUNCTIONS = {
     "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
     "sigmoid": _sigmoid, "relu": lambda x: max(x, 0.0), "abs": abs, "sin": math.sin,
     "cos": math.cos, "softplus": lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
     "leaky_relu": lambda x, slope=0.01: x if x > 0 else slope * x, "max": max,
     "sum": lambda *xs: sum(xs, 0.0),
+    "logsumexp": lambda *xs: _logsumexp(xs),
+    "log_sigmoid": lambda x: -_softplus(-x),
+    "bce": lambda p, t: _bce(p, t),
+    "bce_logits": lambda z, t: (t * _softplus(-z) if t != 0 else 0.0)
+    + ((1 - t) * _softplus(z) if t != 1 else 0.0),
 }
 REFERENCE_BINARY = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__,
                     ast.Div: float.__truediv__, ast.Pow: math.pow}

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 import nn  # noqa: E402
 from autograd_core import Value  # noqa: E402
-from autograd_core.trace import TraceWarning  # noqa: E402
+from autograd_core.trace import TraceError  # noqa: E402
 from viz import draw_network, model_scores, predict_classes, to_svg  # noqa: E402
 from viz.demo import run_demo  # noqa: E402
 from viz.network import batched_forward  # noqa: E402
@@ -140,7 +140,7 @@ def test_scores_fall_back_to_calls_when_a_neuron_branches_on_its_data():
 
     model = nn.MLP(2, [3, 1], activation=bent, seed=3)
     X = np.array([[0.5, -1.0], [2.0, 0.25], [-1.5, 1.0], [0.1, 0.2]])
-    with pytest.raises(TraceWarning):
+    with pytest.raises(TraceError, match="decision on a Value"):
         batched_forward(model, X)
     by_calls = np.array([[v.data for v in model(row.tolist())] for row in X])
     np.testing.assert_allclose(model_scores(model, X), by_calls, rtol=1e-12)
