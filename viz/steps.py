@@ -31,7 +31,7 @@ from autograd_core import Value, backward_steps, topological_order
 
 from ._page import page_document, page_fragment, warn_if_large
 from ._render import atomic_write, format_number, run_graphviz
-from .collapse import _consumers, _find_neurons, _hidden_parameters
+from .collapse import _consumers, _find_neurons, _hidden_parameters, _kinds
 from .frames import FrameState, compute_layout
 from .graph import (
     COLLAPSE_MODES,
@@ -62,7 +62,6 @@ MAX_STEP_NODES = 5_000
 MAX_MESSAGES = None
 #: What a step-through steps through: messages backward, or values forward.
 STEP_MODES = ("backward", "forward")
-_SUM_OPS = ("sum", "add")
 
 
 @dataclass(frozen=True)
@@ -270,7 +269,8 @@ class StepThrough:
         for node in order:
             for parent in node.parents:
                 uses[parent] += 1
-        neuron_of = _find_neurons(order, uses)
+        kinds = _kinds()
+        neuron_of = _find_neurons(order, uses, kinds)
         hidden = _hidden_parameters(order, neuron_of)
         key_of = self.view.key_of
 
@@ -315,14 +315,16 @@ class StepThrough:
                     index, count, message, source, target, edge, terms, via
                 ))
             else:
-                frames.append(self._inside_frame(index, count, item, inside[item], hidden))
+                frames.append(
+                    self._inside_frame(index, count, item, inside[item], hidden, kinds.sums)
+                )
         return frames
 
     def _inside_frame(self, index: int, count: int, key: str, messages: list,
-                      hidden: dict) -> _Frame:
+                      hidden: dict, sum_ops) -> _Frame:
         fmt = self._fmt
         name = self.names[key]
-        at_sum = next((m for m in messages if m.receiver.op in _SUM_OPS), None)
+        at_sum = next((m for m in messages if m.receiver.op in sum_ops), None)
         delta_sum = at_sum.receiver_delta if at_sum is not None else messages[0].sender_delta
         to_params = [m for m in messages if m.receiver in hidden or not m.receiver.parents]
         listed = ", ".join(fmt(m.contribution) for m in to_params[:8])
