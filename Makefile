@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml setup.py autograd_core/_fastnode.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,notebooks,browser,docs]'
+	$(PY) -m pip install -q -e '.[dev,notebooks,browser,docs,torch]'
 	@touch $@
 
 demo: setup

@@ -41,7 +41,10 @@ Guarantees (each one is a test in ``tests/autograd_core``):
   enters them.
 """
 
+from . import engine as _engine
 from . import functional
+from . import gradcheck as _gradcheck
+from . import rules as _rules
 from .engine import (
     CORE,
     AnomalyError,
@@ -57,34 +60,27 @@ from .engine import (
     no_grad,
     topological_order,
 )
-from .gradcheck import GradcheckError, RuleCheckReport, check_rules, gradcheck, numerical_grad
-from .rules import RULES, DomainError, Rule, register, replace_rule
+from .gradcheck import (
+    GradcheckError,
+    NonDifferentiableWarning,
+    RuleCheckReport,
+    RuleFailure,
+    check_rules,
+    gradcheck,
+    numerical_grad,
+)
+from .rules import (
+    BINARY_OPERATORS,
+    RULES,
+    UNARY_OPERATORS,
+    DomainError,
+    Rule,
+    register,
+    replace_rule,
+)
 
-__all__ = [
-    "CORE",
-    "Value",
-    "Message",
-    "apply_op",
-    "backward_steps",
-    "grad",
-    "hessian",
-    "no_grad",
-    "is_grad_enabled",
-    "detect_anomaly",
-    "is_anomaly_enabled",
-    "AnomalyError",
-    "topological_order",
-    "functional",
-    "gradcheck",
-    "numerical_grad",
-    "check_rules",
-    "GradcheckError",
-    "RuleCheckReport",
-    "RULES",
-    "Rule",
-    "register",
-    "replace_rule",
-    "DomainError",
-]
+# The package's public names are its modules' public names (a test checks that each
+# is importable from here), plus the functional module itself.
+__all__ = [*_engine.__all__, *_gradcheck.__all__, *_rules.__all__, "functional"]
 
 __version__ = "0.1.0"

@@ -48,6 +48,9 @@ static PyTypeObject NodeType;
 static PyTypeObject *value_type; /* engine.Value: the class every node is made as */
 static PyObject *lift_fn;        /* engine._lift: numbers to leaves, clear TypeErrors */
 static PyObject *in_mode_fn;     /* engine._node_in_mode(rule, out, parents, attrs) */
+static PyObject *as_data_fn;     /* checks.as_data: what node.data = x stores (or raises) */
+static PyObject *as_grad_fn;     /* checks.as_grad: the same for a grad that is no float */
+static PyObject *data_name;      /* "data", interned */
 static PyObject *empty_str;
 static PyObject *empty_tuple;
 static PyObject *zero;
@@ -534,12 +537,18 @@ store_grad(NodeObject *self, PyObject *value)
         return track_reachable(PyObject_GC_IsTracked((PyObject *)self) ? value
                                                                       : (PyObject *)self);
     }
-    double grad = PyFloat_AsDouble(value);
-    if (grad == -1.0 && PyErr_Occurred()) {
-        PyErr_Format(PyExc_TypeError, "Value.grad must be a real number or a Value; "
-                     "got %R (%s)", value, Py_TYPE(value)->tp_name);
+    /* Anything else goes through the engine's check, shared with the Python store. */
+    if (as_grad_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "autograd_core._fastnode has no checkers");
         return -1;
     }
+    PyObject *number = PyObject_CallOneArg(as_grad_fn, value);
+    if (number == NULL)
+        return -1;
+    double grad = PyFloat_AsDouble(number);
+    Py_DECREF(number);
+    if (grad == -1.0 && PyErr_Occurred())
+        return -1;
     self->grad = grad;
     Py_CLEAR(self->grad_obj);
     return 0;
@@ -559,9 +568,11 @@ store_str(PyObject **field, PyObject *value, const char *name)
 {
     if (refuse_delete(value, name))
         return -1;
-    if (!PyUnicode_Check(value)) {
+    /* Exactly a str: a subclass can carry a __dict__ that refers back to the node, a
+     * cycle through an untracked node that the collector would never see. */
+    if (!PyUnicode_CheckExact(value)) {
         PyErr_Format(PyExc_TypeError, "%s must be a str; got %R (%s)", name, value,
-                     Py_TYPE(value)->tp_name);
+                     _PyType_Name(Py_TYPE(value)));
         return -1;
     }
     Py_INCREF(value);
@@ -598,16 +609,18 @@ set_op(NodeObject *self, PyObject *value, void *closure)
 static int
 check_attrs(PyObject *attrs)
 {
-    if (!PyTuple_Check(attrs)) {
+    /* Exact types only: subclasses of tuple, int, float or str can hold a __dict__. */
+    if (!PyTuple_CheckExact(attrs)) {
         PyErr_Format(PyExc_TypeError, "attrs must be a tuple; got %R", attrs);
         return -1;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(attrs); i++) {
         PyObject *item = PyTuple_GET_ITEM(attrs, i);
-        if (PyObject_IS_GC(item)) {
+        if (!PyLong_CheckExact(item) && !PyFloat_CheckExact(item) &&
+            !PyUnicode_CheckExact(item)) {
             PyErr_Format(PyExc_TypeError,
                          "an op's attrs must be numbers or strings; got %R (%s)", item,
-                         Py_TYPE(item)->tp_name);
+                         _PyType_Name(Py_TYPE(item)));
             return -1;
         }
     }
@@ -660,12 +673,47 @@ get_local_grads(NodeObject *self, void *closure)
     return locals;
 }
 
-/* data is a plain slot: the fastest attribute to read and write. Like the Python
- * store, it keeps what it is given; the constructor and the ops give it floats. */
+/* data is a plain slot for reading (the fastest attribute to read); writing it goes
+ * through node_setattro, which stores a float or refuses, as the Python store does. */
 static PyMemberDef node_members[] = {
-    {"data", T_OBJECT_EX, offsetof(NodeObject, data), 0, "The value (a float)."},
+    {"data", T_OBJECT_EX, offsetof(NodeObject, data), READONLY, "The value (a float)."},
     {NULL},
 };
+
+static int
+set_data(NodeObject *self, PyObject *value)
+{
+    if (refuse_delete(value, "data"))
+        return -1;
+    if (PyFloat_CheckExact(value) && !Py_IS_NAN(PyFloat_AS_DOUBLE(value))) {
+        Py_INCREF(value);
+        Py_XSETREF(self->data, value);
+        return 0;
+    }
+    if (as_data_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "autograd_core._fastnode has no checkers");
+        return -1;
+    }
+    PyObject *number = PyObject_CallOneArg(as_data_fn, value);
+    if (number == NULL)
+        return -1;
+    if (!PyFloat_CheckExact(number)) {
+        PyErr_Format(PyExc_TypeError, "the data check returned %R, not a float", number);
+        Py_DECREF(number);
+        return -1;
+    }
+    Py_XSETREF(self->data, number);
+    return 0;
+}
+
+static int
+node_setattro(PyObject *self, PyObject *name, PyObject *value)
+{
+    if (name == data_name ||
+        (PyUnicode_Check(name) && PyUnicode_Compare(name, data_name) == 0))
+        return set_data(NODE(self), value);
+    return PyObject_GenericSetAttr(self, name, value);
+}
 
 static PyGetSetDef node_getset[] = {
     {"grad", (getter)get_grad, (setter)set_grad,
@@ -694,6 +742,7 @@ static PyTypeObject NodeType = {
     .tp_dealloc = (destructor)node_dealloc,
     .tp_traverse = (traverseproc)node_traverse,
     .tp_clear = (inquiry)node_clear,
+    .tp_setattro = node_setattro,
     .tp_members = node_members,
     .tp_getset = node_getset,
 };
@@ -873,7 +922,23 @@ fast_bind(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+fast_set_checkers(PyObject *module, PyObject *args)
+{
+    /* set_checkers(as_data, as_grad): the engine's checks, shared with the Python store. */
+    PyObject *data_check, *grad_check;
+    if (!PyArg_ParseTuple(args, "OO:set_checkers", &data_check, &grad_check))
+        return NULL;
+    Py_INCREF(data_check);
+    Py_XSETREF(as_data_fn, data_check);
+    Py_INCREF(grad_check);
+    Py_XSETREF(as_grad_fn, grad_check);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"set_checkers", fast_set_checkers, METH_VARARGS,
+     "set_checkers(as_data, as_grad): what assigning data or grad stores, or refuses."},
     {"bind", fast_bind, METH_VARARGS,
      "bind(Value, lift, node_in_mode): connect the node store to engine.py."},
     {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,
@@ -899,9 +964,10 @@ PyInit__fastnode(void)
     if (PyType_Ready(&NodeType) < 0 || PyType_Ready(&RuleOpType) < 0)
         return NULL;
     empty_str = PyUnicode_InternFromString("");
+    data_name = PyUnicode_InternFromString("data");
     empty_tuple = PyTuple_New(0);
     zero = PyFloat_FromDouble(0.0);
-    if (empty_str == NULL || empty_tuple == NULL || zero == NULL)
+    if (empty_str == NULL || data_name == NULL || empty_tuple == NULL || zero == NULL)
         return NULL;
     PyObject *module = PyModule_Create(&fastnode_module);
     if (module == NULL)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_float"]
+__all__ = ["as_float", "as_data", "as_grad"]
 
 _ALLOWED_NUMBERS = "an int, a float or a numpy real scalar"
 _INT_LIMIT = 2**1023  # ints at least this large overflow a float (handled below)
@@ -37,3 +37,28 @@ def as_float(data: Any, what: str = "Value data") -> float:
     if value != value:
         raise ValueError(f"{what} is NaN; a Value holds a real number")
     return value
+
+
+def as_data(value: Any) -> float:
+    """What ``node.data = value`` stores, on both node stores: the constructor's check."""
+    return as_float(value, "Value.data")
+
+
+def as_grad(value: Any) -> float:
+    """What ``node.grad = value`` stores for a value that is neither a float nor a Value.
+
+    Any real number (NaN and inf included: a backward pass can produce them), as a float;
+    bools, complex numbers, strings and containers are refused.
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: an int too large for a float.
+    """
+    if (isinstance(value, (bool, np.bool_, np.complexfloating))
+            or not isinstance(value, (numbers.Real, np.number))):
+        raise TypeError(f"Value.grad must be a real number or a Value; got {value!r} "
+                        f"({type(value).__name__})")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"Value.grad is too large for a float: {value!r}") from None

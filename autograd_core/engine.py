@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from . import copying, stores
+from .checks import as_data, as_grad
 from .checks import as_float as _as_float
 from .modes import (
     AnomalyError,
@@ -38,6 +39,7 @@ __all__ = [
     "CORE",
     "Value",
     "Message",
+    "apply_op",
     "topological_order",
     "backward_steps",
     "grad",
@@ -86,6 +88,16 @@ class Value(NodeStore):
     """
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A node's references must stay where the compiled store's cycle collector can see
+        # them (see _fastnode.c); a subclass may add methods, not per-node storage.
+        super().__init_subclass__(**kwargs)
+        slots = cls.__dict__.get("__slots__")
+        if slots is None or tuple([slots] if isinstance(slots, str) else slots):
+            raise TypeError(f"a subclass of Value may add methods but no per-node storage: "
+                            f"give {cls.__name__} '__slots__ = ()' (got __slots__ = "
+                            f"{slots!r})")
 
     def __init__(self, data: Number, label: str = "") -> None:
         if type(label) is not str:
@@ -184,6 +196,15 @@ class Value(NodeStore):
 
 _node = stores.make_node
 _compiled_backward = None if stores._fastnode is None else stores._fastnode.backward
+
+
+def _restore(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple,
+             grad: Any, label: str) -> Value:
+    """Rebuild a node pickled by an earlier version (today's: ``copying.reduce_node``)."""
+    node = _node(data, op, parents, local_grads, attrs)
+    node.grad = grad
+    node.label = label
+    return node
 
 
 def _lift(x: Any) -> Value:
@@ -416,3 +437,4 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
 
 
 stores.bind(Value, _lift, node_in_mode, _apply, _as_float)
+stores.set_checkers(as_data, as_grad)

@@ -498,7 +498,7 @@ def _exp_local(x, out):
 
 
 register("exp", 1, _exp_float, np.exp, _exp_local,
-         doc="e ** self; overflows to inf rather than raising.")
+         doc="``e ** self``; overflows to inf rather than raising.")
 
 
 def _log_local(x, out):
@@ -552,7 +552,7 @@ def _sigmoid_complement(x: Any, out: Any) -> Any:
 
 
 register("sigmoid", 1, _sigmoid_float, _sigmoid_array, _sigmoid_local, symbol="σ",
-         doc="Logistic sigmoid 1 / (1 + e^-x), stable in both tails.")
+         doc="Logistic sigmoid ``1 / (1 + e^-x)``, stable in both tails.")
 
 
 def _relu_forward(x: float) -> float:
@@ -569,7 +569,7 @@ def _relu_local(x, out):
 
 
 register("relu", 1, _relu_forward, _relu_array, _relu_local, branch=_positive,
-         doc="max(x, 0); its derivative at 0 is taken to be 0.")
+         doc="``max(x, 0)``; its derivative at 0 is taken to be 0.")
 
 
 def _leaky_forward(x: float, slope: float) -> float:
@@ -587,7 +587,7 @@ def _leaky_local(x, out, slope):
 
 register("leaky_relu", 1, _leaky_forward, _leaky_array, _leaky_local, branch=_positive,
          params=("slope",), defaults=(0.01,), samples=((0.1,),),
-         doc="x for x > 0, else slope * x; the derivative at 0 is the slope.")
+         doc="``x`` for ``x > 0``, else ``slope * x``; the derivative at 0 is the slope.")
 
 
 def _abs_local(x, out):
@@ -597,7 +597,7 @@ def _abs_local(x, out):
 
 register("abs", 1, abs, np.abs, _abs_local, symbol="|x|", branch=_sign, operator="abs",
          method="abs",
-         doc="|x|; its derivative at 0 is taken to be 0.")
+         doc="Absolute value ``|x|``; its derivative at 0 is taken to be 0.")
 
 
 def _sin_local(x, out):
@@ -635,7 +635,7 @@ def _softplus_local(x, out):
 
 
 register("softplus", 1, _softplus_float, _softplus_array, _softplus_local,
-         doc="log(1 + e^x), stable in both tails.")
+         doc="``log(1 + e^x)``, stable in both tails.")
 
 
 # ---------------------------------------------------------------------------

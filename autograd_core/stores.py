@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,9 @@ _lift: Callable[[Any], Any]
 _in_mode: Callable[..., Any]
 _apply: Callable[..., Any]
 _as_float: Callable[..., float]
+# The engine's checks of what is assigned to data and grad (see set_checkers).
+_as_data: Callable[[Any], float]
+_as_grad: Callable[[Any], float]
 
 _new_value = object.__new__
 
@@ -82,19 +86,19 @@ def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
     def method(x: Any, y: Any) -> Any:
         if type(y) is not _value_class:
             y = _lift(y)
-        a = x.data
-        b = y.data
+        a = x._data
+        b = y._data
         out = forward(a, b)
         if _special_modes:
             return _in_mode(rule, out, (x, y), ())
         node = _new_value(_value_class)
-        node.data = out
-        node.grad = 0.0
-        node.label = ""
-        node.op = name
-        node.parents = (x, y)
-        node.local_grads = shared if shared is not None else local(a, b, out)
-        node.attrs = ()
+        node._data = out
+        node._grad = 0.0
+        node._label = ""
+        node._op = name
+        node._parents = (x, y)
+        node._local_grads = shared if shared is not None else local(a, b, out)
+        node._attrs = ()
         return node
 
     if not reflected:
@@ -112,18 +116,18 @@ def _python_unary(rule: Rule) -> Callable[[Any], Any]:
     name = rule.name
 
     def method(x: Any) -> Any:
-        data = x.data
+        data = x._data
         out = forward(data)
         if _special_modes:
             return _in_mode(rule, out, (x,), ())
         node = _new_value(_value_class)
-        node.data = out
-        node.grad = 0.0
-        node.label = ""
-        node.op = name
-        node.parents = (x,)
-        node.local_grads = shared if shared is not None else local(data, out)
-        node.attrs = ()
+        node._data = out
+        node._grad = 0.0
+        node._label = ""
+        node._op = name
+        node._parents = (x,)
+        node._local_grads = shared if shared is not None else local(data, out)
+        node._attrs = ()
         return node
 
     return method
@@ -149,7 +153,7 @@ def _named(function: Callable, attribute: str, doc: str) -> Callable:
 
 
 def _doc(rule: Rule) -> str:
-    return rule.doc or f"Apply the rule {rule.name!r}: {rule.text}."
+    return rule.doc or f"Apply the rule ``{rule.name}``: ``{rule.text}``."
 
 
 def _with_attributes(rule: Rule, attribute: str) -> Callable:
@@ -288,23 +292,86 @@ class _Binder:
 _binder = _Binder()
 
 
+def _no_delete(name: str) -> Callable[[Any], None]:
+    def refuse(node: Any) -> None:
+        raise AttributeError(f"cannot delete a Value's {name}")
+    return refuse
+
+
+def _set_data(node: Any, value: Any) -> None:
+    node._data = value if type(value) is float and value == value else _as_data(value)
+
+
+def _set_grad(node: Any, value: Any) -> None:
+    node._grad = value if type(value) is float or isinstance(value, _value_class) else (
+        _as_grad(value))
+
+
+def _str_setter(name: str) -> Callable[[Any, Any], None]:
+    slot = f"_{name}"
+
+    def store(node: Any, value: Any) -> None:
+        if type(value) is not str:  # a str subclass could hold the node: a cycle
+            raise TypeError(f"{name} must be a str; got {value!r} ({type(value).__name__})")
+        setattr(node, slot, value)
+    return store
+
+
+_ATOMS = (int, float, str)
+
+
+def _set_attrs(node: Any, value: Any) -> None:
+    if type(value) is not tuple:
+        raise TypeError(f"attrs must be a tuple; got {value!r}")
+    for item in value:
+        if type(item) not in _ATOMS:  # exact types: no container can close a cycle
+            raise TypeError(f"an op's attrs must be numbers or strings; got {item!r} "
+                            f"({type(item).__name__})")
+    node._attrs = value
+
+
 class PythonNode:
     """The pure-Python node store: seven slots per node.
 
     Used when the compiled store (``_fastnode.Node``) is not built or
     ``AUTOGRAD_CORE_PURE`` is set; ``Value`` adds everything else, and :func:`bind`
-    gives it the methods and operators of the rule table.
+    gives it the methods and operators of the rule table. The fields are properties
+    that check what is assigned exactly as the compiled store does (one contract on
+    both stores); the store's own hot path uses the slots.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "attrs")
+    __slots__ = ("_data", "_grad", "_label", "_op", "_parents", "_local_grads", "_attrs")
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PythonNode:
         node = _new_value(cls)
-        node.op = ""
-        node.parents = ()
-        node.local_grads = ()
-        node.attrs = ()
+        node._data = 0.0
+        node._grad = 0.0
+        node._label = ""
+        node._op = ""
+        node._parents = ()
+        node._local_grads = ()
+        node._attrs = ()
         return node
+
+    data = property(attrgetter("_data"), _set_data, _no_delete("data"), "The value (a float).")
+
+    grad = property(attrgetter("_grad"), _set_grad, _no_delete("grad"),
+                    "The delta d(root)/d(self) after backward(); a Value under create_graph.")
+
+    label = property(attrgetter("_label"), _str_setter("label"), _no_delete("label"),
+                     "A name shown in reprs and pictures.")
+
+    op = property(attrgetter("_op"), _str_setter("op"), _no_delete("op"),
+                  "The name of the rule that made this node ('' for a leaf).")
+
+    attrs = property(attrgetter("_attrs"), _set_attrs, _no_delete("attrs"),
+                     "The op's constant attributes (the exponent of x ** 2, a slope).")
+
+    parents = property(attrgetter("_parents"), None, None,
+                       "The inputs of the op that made this node, in argument order.")
+
+    local_grads = property(attrgetter("_local_grads"), None, None,
+                           "d self / d parent for each parent, computed in the forward pass.")
 
 
 NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
@@ -314,18 +381,30 @@ NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
 def _python_make(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple) -> Any:
     """Make a recorded node without re-validating (the engine's own constructor)."""
     node = _new_value(_value_class)
-    node.data = data
-    node.grad = 0.0
-    node.label = ""
-    node.op = op
-    node.parents = parents
-    node.local_grads = local_grads
-    node.attrs = attrs
+    node._data = data
+    node._grad = 0.0
+    node._label = ""
+    node._op = op
+    node._parents = parents
+    node._local_grads = local_grads
+    node._attrs = attrs
     return node
 
 
 make_node: Callable[..., Any] = _python_make if _fastnode is None else _fastnode.make
 """``make_node(data, op, parents, local_grads, attrs)``: a recorded node of the store."""
+
+
+def set_checkers(as_data: Callable[[Any], float], as_grad: Callable[[Any], float]) -> None:
+    """The engine's checks of a number assigned to ``data`` and ``grad``, for both stores.
+
+    Each returns the float to store or raises; both stores call them for anything but a
+    plain float (and a Value, for grad), so both accept and refuse the same things.
+    """
+    global _as_data, _as_grad
+    _as_data, _as_grad = as_data, as_grad
+    if _fastnode is not None:
+        _fastnode.set_checkers(as_data, as_grad)
 
 
 def bind(value_class: type, lift: Callable[[Any], Any], in_mode: Callable[..., Any],

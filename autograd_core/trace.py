@@ -343,7 +343,7 @@ class Trace:
             plan = _Plan(self, size)
             if self._num_rows * size <= _PLAN_CELLS:
                 if len(self._plans) >= _PLANS_KEPT:
-                    self._plans.pop(next(iter(self._plans)), None)
+                    self._plans.clear()  # one atomic call: safe while other threads look up
                 self._plans[key] = plan
         return plan
 

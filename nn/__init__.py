@@ -1,7 +1,9 @@
 """nn: neurons, layers, models, losses, optimisers and data, built from autograd_core Values.
 
 Everything is made of the engine's scalar ``Value`` nodes, so any model's loss can be
-drawn, stepped through and gradient-checked like a hand-written expression.
+drawn, stepped through and gradient-checked like a hand-written expression. Layers
+show their weights as arrays (see :mod:`nn.layers` for the public shape), and
+``to_torch`` / ``from_torch`` move a model to PyTorch and back with the same numbers.
 
 Example:
     >>> import nn
@@ -11,6 +13,18 @@ Example:
     >>> loss.backward()
 """
 
+from . import (
+    data,
+    initializers,
+    layers,
+    losses,
+    models,
+    module,
+    optim,
+    regularizers,
+    torch_bridge,
+    training,
+)
 from .data import (
     IRIS_CLASSES,
     IRIS_FEATURES,
@@ -39,6 +53,9 @@ from .layers import (
     Sequential,
 )
 from .losses import (
+    REDUCTIONS,
+    TARGET_KINDS,
+    Loss,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -50,8 +67,9 @@ from .losses import (
 )
 from .models import LogisticRegression, Perceptron, PerceptronResult, SoftmaxRegression
 from .module import Module
-from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay
+from .optim import SGD, Adam, AdamW, LinearDecay, LRScheduler, Optimizer, StepDecay
 from .regularizers import elastic_net, l1, l2, max_norm_, weight_parameters
+from .torch_bridge import from_torch, to_torch
 from .training import (
     ENGINES,
     BatchResult,
@@ -60,67 +78,14 @@ from .training import (
     evaluate,
     fit,
     predict,
+    predict_proba,
     predict_scores,
+    probabilities,
     register_engine,
 )
 
-__all__ = [
-    "Module",
-    "Neuron",
-    "Layer",
-    "MLP",
-    "Sequential",
-    "Residual",
-    "Highway",
-    "DenseBlock",
-    "PositionalEncoding",
-    "ACTIVATIONS",
-    "INIT_SCHEMES",
-    "init_weights",
-    "make_rng",
-    "mse_loss",
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "hinge_loss",
-    "multiclass_hinge_loss",
-    "perceptron_loss",
-    "Optimizer",
-    "SGD",
-    "Adam",
-    "LRScheduler",
-    "LinearDecay",
-    "StepDecay",
-    "l1",
-    "l2",
-    "elastic_net",
-    "max_norm_",
-    "weight_parameters",
-    "Perceptron",
-    "PerceptronResult",
-    "LogisticRegression",
-    "SoftmaxRegression",
-    "make_xor",
-    "make_moons",
-    "make_circles",
-    "make_spirals",
-    "make_blobs",
-    "load_iris",
-    "load_longley",
-    "IRIS_FEATURES",
-    "IRIS_CLASSES",
-    "LONGLEY_FEATURES",
-    "train_test_split",
-    "standardize",
-    "minibatches",
-    "fit",
-    "History",
-    "BatchResult",
-    "evaluate",
-    "accuracy",
-    "predict",
-    "predict_scores",
-    "register_engine",
-    "ENGINES",
-]
+# The package's public names are its modules' public names: each module's __all__ is
+# the one list (a test checks that every name there is importable from here).
+_PUBLIC_MODULES = (module, layers, initializers, losses, optim, regularizers, models, data,
+                   training, torch_bridge)
+__all__ = [name for public in _PUBLIC_MODULES for name in public.__all__]

@@ -183,7 +183,11 @@ def check_features(X: Any, where: str) -> np.ndarray:
     Refused before training starts: found mid-training instead, a bad row would fail
     after earlier batches had already moved the model.
     """
-    features = X if isinstance(X, np.ndarray) else np.asarray(X)
+    try:
+        features = X if isinstance(X, np.ndarray) else np.asarray(X)
+    except (ValueError, TypeError) as error:  # ragged rows, unconvertible objects
+        raise ValueError(f"{where}: X must be a 2-D array [n_samples, n_features]; "
+                         f"numpy cannot make one of it ({error})") from None
     if features.ndim != 2:
         raise ValueError(f"{where}: X must be 2-D [n_samples, n_features]; got shape "
                          f"{features.shape}")

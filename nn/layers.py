@@ -5,11 +5,24 @@ variadic ``sum`` node of the engine (small graphs, fast backward). ``Layer`` and
 ``MLP`` always return a **list** of Values, even with one output, so a one-output
 model's score is ``model(x)[0]`` (micrograd returns a bare Value there, which breaks
 code written for the general case).
+
+The public shape (what ``viz``, ``fit`` and ``to_torch`` read; nothing else is promised):
+
+* a *dense layer* (``Neuron``, ``Layer``) has ``nin``, ``nout``, ``activation`` (a name
+  from ``ACTIVATIONS``, or a callable's ``__name__``), ``weight`` (a float64 array
+  ``[nout, nin]``) and ``bias`` (``[nout]``), both read as copies and written by
+  assignment, and ``forward_values(values)``: its outputs, as a list, for a list of
+  ``nin`` numbers or Values;
+* every ``Module`` has ``dense_layers()`` (the dense layers a chain model applies,
+  first to last; ``TypeError`` for a model that is not such a chain) and
+  ``output_activation`` (the last dense layer's activation, or None);
+* ``nn.predict_scores``, ``nn.predict_proba`` and ``nn.predict`` evaluate any model.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import methodcaller
 from typing import Any, Union
@@ -111,6 +124,39 @@ def _weighted_sum(weights: list[Value], inputs: Sequence[Scalar], bias: Value) -
     return apply_op("sum", *[w * x for w, x in zip(weights, inputs)], bias)
 
 
+def _checked_values(inputs: Sequence[Scalar], nin: int, where: str) -> list:
+    """``inputs`` as a list of ``nin`` items (numbers or Values), for ``forward_values``."""
+    if isinstance(inputs, np.ndarray):
+        inputs = inputs.tolist()
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{where}.forward_values takes a list of numbers or Values; "
+                        f"got {inputs!r}")
+    if len(inputs) != nin:
+        raise ValueError(f"{where}.forward_values: expected {nin} inputs, got {len(inputs)}")
+    return list(inputs)
+
+
+def _read_array(values: list[Value], shape: tuple[int, ...]) -> np.ndarray:
+    return np.array([v.data for v in values], dtype=np.float64).reshape(shape)
+
+
+def _write_array(values: list[Value], array: Any, shape: tuple[int, ...], where: str) -> None:
+    """Copy ``array`` into the Values, after checking all of it (nothing half-written)."""
+    try:
+        numbers = np.asarray(array)
+    except Exception as error:  # ragged lists and the like
+        raise ValueError(f"{where}: expected an array of shape {shape}; got {array!r}"
+                         ) from error
+    if numbers.dtype.kind not in "fiu":
+        raise TypeError(f"{where}: expected real numbers of shape {shape}; got {array!r}")
+    if numbers.shape != shape:
+        raise ValueError(f"{where}: expected shape {shape}, got {numbers.shape}")
+    if not np.all(np.isfinite(numbers)):
+        raise ValueError(f"{where}: holds NaN or infinite values: {array!r}")
+    for value, number in zip(values, numbers.astype(np.float64).ravel().tolist()):
+        value.data = number
+
+
 class Neuron(Module):
     """One neuron: ``activation(w . x + b)``.
 
@@ -132,6 +178,7 @@ class Neuron(Module):
     """
 
     _repr_children = False
+    _is_dense_layer = True
 
     def __init__(self, nin: int, activation: Activation = "relu", *, init: str = "uniform",
                  seed: int | None = None, rng: np.random.Generator | None = None,
@@ -146,10 +193,32 @@ class Neuron(Module):
 
     def forward(self, x: Any) -> Value:
         """The neuron's output for one sample of ``nin`` numbers or Values."""
-        return self._forward(as_inputs(x, self.nin, "Neuron"))
+        return self._output(as_inputs(x, self.nin, "Neuron"))
 
-    def _forward(self, inputs: Sequence[Scalar]) -> Value:
+    def forward_values(self, inputs: Sequence[Scalar]) -> list[Value]:
+        """The output as a one-element list (a neuron is a layer of one)."""
+        return [self._output(_checked_values(inputs, self.nin, "Neuron"))]
+
+    def _output(self, inputs: Sequence[Scalar]) -> Value:
         return self._activation_fn(_weighted_sum(self.w, inputs, self.b))
+
+    @property
+    def weight(self) -> np.ndarray:
+        """The weights as a ``[1, nin]`` float64 array (a copy); assign an array to write."""
+        return _read_array(self.w, (1, self.nin))
+
+    @weight.setter
+    def weight(self, array: Any) -> None:
+        _write_array(self.w, array, (1, self.nin), "Neuron.weight")
+
+    @property
+    def bias(self) -> np.ndarray:
+        """The bias as a ``[1]`` float64 array (a copy); assign an array to write."""
+        return _read_array([self.b], (1,))
+
+    @bias.setter
+    def bias(self, array: Any) -> None:
+        _write_array([self.b], array, (1,), "Neuron.bias")
 
     def _own_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{i}", w) for i, w in enumerate(self.w)] + [("b", self.b)]
@@ -174,6 +243,7 @@ class Layer(Module):
     """
 
     _repr_children = False
+    _is_dense_layer = True
 
     def __init__(self, nin: int, nout: int, activation: Activation = "relu", *,
                  init: str = "uniform", seed: int | None = None,
@@ -189,17 +259,49 @@ class Layer(Module):
 
     def forward(self, x: Any) -> list[Value]:
         """The ``nout`` outputs for one sample (always a list)."""
-        return self._forward(as_inputs(x, self.nin, "Layer"))
+        return self._outputs(as_inputs(x, self.nin, "Layer"))
 
-    def _forward(self, inputs: Sequence[Scalar]) -> list[Value]:
+    def forward_values(self, inputs: Sequence[Scalar]) -> list[Value]:
+        """The ``nout`` outputs for a list of ``nin`` numbers or Values.
+
+        The forward pass that containers and pictures build on: no conversion of numpy
+        rows or lone numbers, only the length is checked.
+        """
+        return self._outputs(_checked_values(inputs, self.nin, "Layer"))
+
+    def _outputs(self, inputs: Sequence[Scalar]) -> list[Value]:
         # Lift plain numbers to leaves once, so the neurons share one input node each
         # (a smaller graph, and a picture with one node per input).
         shared = [x if isinstance(x, Value) else Value(x) for x in inputs]
-        return [neuron._forward(shared) for neuron in self.neurons]
+        return [neuron._output(shared) for neuron in self.neurons]
+
+    def _weight_values(self) -> list[Value]:
+        return [w for neuron in self.neurons for w in neuron.w]
+
+    @property
+    def weight(self) -> np.ndarray:
+        """The weights as a ``[nout, nin]`` float64 array (a copy; row j is neuron j).
+
+        Assign an array of that shape to write all of them (checked first: real,
+        finite, the right shape).
+        """
+        return _read_array(self._weight_values(), (self.nout, self.nin))
+
+    @weight.setter
+    def weight(self, array: Any) -> None:
+        _write_array(self._weight_values(), array, (self.nout, self.nin), "Layer.weight")
+
+    @property
+    def bias(self) -> np.ndarray:
+        """The biases as a ``[nout]`` float64 array (a copy); assign an array to write."""
+        return _read_array([neuron.b for neuron in self.neurons], (self.nout,))
+
+    @bias.setter
+    def bias(self, array: Any) -> None:
+        _write_array([neuron.b for neuron in self.neurons], array, (self.nout,), "Layer.bias")
 
     def _state_layout(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
-        weights = [w for neuron in self.neurons for w in neuron.w]
-        return {"weight": ((self.nout, self.nin), weights),
+        return {"weight": ((self.nout, self.nin), self._weight_values()),
                 "bias": ((self.nout,), [neuron.b for neuron in self.neurons])}
 
     def extra_repr(self) -> str:
@@ -248,8 +350,11 @@ class MLP(Module):
         """The outputs of the last layer for one sample (always a list)."""
         values = as_inputs(x, self.nin, "MLP")
         for layer in self.layers:
-            values = layer._forward(values)
+            values = layer.forward_values(values)
         return values
+
+    def _chain_parts(self) -> list[Module]:
+        return list(self.layers)
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, nouts={self.nouts}"
@@ -274,25 +379,69 @@ class Sequential(Module):
         for module in modules:
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential takes Modules; got {module!r}")
-        self.modules = list(modules)
+        self._items = list(modules)
         self.nin = getattr(modules[0], "nin", None)
         self.nout = getattr(modules[-1], "nout", None)
 
     def forward(self, x: Any) -> Any:
         """Feed ``x`` through every module in turn."""
-        for module in self.modules:
+        for module in self._items:
             x = module(x)
         return x
 
     def named_children(self) -> list[tuple[str, Module]]:
         """The modules named by position, "0", "1", ... (as PyTorch's Sequential)."""
-        return [(str(i), module) for i, module in enumerate(self.modules)]
+        return [(str(i), module) for i, module in enumerate(self._items)]
+
+    def _chain_parts(self) -> list[Module]:
+        return list(self._items)
+
+    @property
+    def modules(self) -> _ModulesCompat:
+        """``modules()`` lists every module in the tree, as ``Module.modules``.
+
+        Reading it as a list of the steps (the old attribute) still works but is
+        deprecated: iterate the Sequential itself (``for m in seq``, ``seq[i]``).
+        """
+        return _ModulesCompat(self)
 
     def __len__(self) -> int:
-        return len(self.modules)
+        return len(self._items)
 
     def __getitem__(self, index: int) -> Module:
-        return self.modules[index]
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._items)
+
+
+class _ModulesCompat(list):
+    """What ``Sequential.modules`` gives: callable as ``Module.modules()``, and (deprecated)
+    the list of steps it used to be."""
+
+    def __init__(self, owner: Sequential) -> None:
+        super().__init__(owner._items)
+        self._owner = owner
+
+    def __call__(self) -> list[Module]:
+        return Module.modules(self._owner)
+
+    def _deprecated(self) -> None:
+        warnings.warn("Sequential.modules as a list is deprecated: iterate the Sequential "
+                      "(for m in seq, seq[i], len(seq)); modules() lists the whole tree",
+                      DeprecationWarning, stacklevel=3)
+
+    def __iter__(self) -> Iterator[Module]:
+        self._deprecated()
+        return super().__iter__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._deprecated()
+        return super().__getitem__(index)
+
+    def __len__(self) -> int:
+        self._deprecated()
+        return super().__len__()
 
 
 class Residual(Module):
@@ -355,8 +504,8 @@ class Highway(Module):
     def forward(self, x: Any) -> list[Value]:
         """Gate between the transformed input and the input itself."""
         inputs = as_inputs(x, self.nin, "Highway")
-        transformed = self.transform._forward(inputs)
-        gates = self.gate._forward(inputs)
+        transformed = self.transform.forward_values(inputs)
+        gates = self.gate.forward_values(inputs)
         return [t * h + (1 - t) * inp for t, h, inp in zip(gates, transformed, inputs)]
 
     def extra_repr(self) -> str:
@@ -393,7 +542,7 @@ class DenseBlock(Module):
         """The input and every layer's output, concatenated."""
         features = as_inputs(x, self.nin, "DenseBlock")
         for layer in self.layers:
-            features = features + layer._forward(features)
+            features = features + layer.forward_values(features)
         return features
 
     def extra_repr(self) -> str:

@@ -12,9 +12,11 @@ Conventions (as PyTorch where it has the same loss):
 * ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (a list of
   per-sample losses).
 
-Each loss carries a ``target_kind`` attribute that ``fit`` uses to check labels
+Each loss is a small :class:`Loss` object, called like a function, with its
+``name`` and its ``target_kind`` as attributes; ``fit`` uses the kind to check labels
 before training: "real" (any number), "binary" (0/1), "sign" (-1/+1) or "index"
-(a class index 0..k-1).
+(a class index 0..k-1). The maths of each loss is one per-sample function below; the
+objects only pair samples with targets, check them and reduce.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from autograd_core.functional import logsumexp, vsum
 
 __all__ = [
     "REDUCTIONS",
+    "TARGET_KINDS",
+    "Loss",
     "mse_loss",
     "cross_entropy",
     "nll_loss",
@@ -42,6 +46,9 @@ __all__ = [
 
 #: How a loss combines its per-sample terms: their mean, their sum, or a list of them.
 REDUCTIONS = ("mean", "sum", "none")
+#: What a loss's targets are (its ``target_kind``): any real number, 0/1, -1/+1, or a
+#: class index 0..k-1.
+TARGET_KINDS = ("real", "binary", "sign", "index")
 
 # log(p) for p below this is clamped (PyTorch clamps log outputs at -100 the same way).
 _LOG_FLOOR = -100.0
@@ -94,26 +101,97 @@ def _pairs(outputs: Any, target: Any, name: str) -> list[tuple[Any, Any]]:
     return list(zip(outputs, targets))
 
 
-def _binary_loss(name: str, target_kind: str,
-                 per_sample: Callable[[Any, float], Value]) -> Callable[..., Any]:
-    """Build a loss of one score per sample from its per-sample formula."""
-    allowed = {"binary": (0.0, 1.0), "sign": (-1.0, 1.0), "real": None}[target_kind]
+class Loss:
+    """A loss: ``loss(outputs, target, *, reduction="mean")``, with its kind of target.
 
-    def loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
-        _check_reduction(reduction, name)
+    ``reduction`` is "mean", "sum" or "none" (a list of per-sample losses). nn's losses
+    are instances (``nn.cross_entropy``, ``nn.mse_loss``, ...); ``fit`` also takes any
+    callable ``loss(outputs, targets) -> Value``.
+
+    Attributes:
+        name: the loss's name, as it appears in messages.
+        target_kind: what its targets are: "real", "binary" (0/1), "sign" (-1/+1) or
+            "index" (a class index).
+    """
+
+    def __init__(self, name: str, target_kind: str, doc: str = "") -> None:
+        if target_kind not in TARGET_KINDS:
+            raise ValueError(f"Loss: unknown target_kind {target_kind!r}; allowed: "
+                             f"{list(TARGET_KINDS)}")
+        self.name = name
+        self.target_kind = target_kind
+        self.__doc__ = doc or type(self).__doc__
+
+    @property
+    def __name__(self) -> str:
+        """The loss's name, so it reads like the function it replaces."""
+        return self.name
+
+    def __call__(self, outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
+        """The loss of ``outputs`` against ``target``, reduced as ``reduction`` says."""
+        _check_reduction(reduction, self.name)
+        return _reduce(self._sample_losses(outputs, target), reduction, self.name)
+
+    def _sample_losses(self, outputs: Any, target: Any) -> list[Value]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<loss {self.name} (targets: {self.target_kind})>"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        if globals().get(self.name) is self:
+            return self.name  # one of nn's losses: pickled by reference, nn.losses.<name>
+        return super().__reduce_ex__(protocol)
+
+
+class _ScoreLoss(Loss):
+    """One score per sample against one target: ``per_sample(score, target)``."""
+
+    def __init__(self, name: str, target_kind: str, per_sample: Callable[[Any, Any], Any],
+                 doc: str) -> None:
+        super().__init__(name, target_kind, doc)
+        self.per_sample = per_sample
+
+    def _sample_losses(self, outputs: Any, target: Any) -> list[Value]:
+        allowed = {"binary": (0.0, 1.0), "sign": (-1.0, 1.0)}.get(self.target_kind)
         losses = []
-        for output, label in _pairs(outputs, target, name):
-            score = _one_score(output, name)
-            value = _target(label, name)
+        for output, label in _pairs(outputs, target, self.name):
+            score = _one_score(output, self.name)
+            value = _target(label, self.name)
             check = value.data if isinstance(value, Value) else value
             if allowed is not None and check not in allowed:
-                raise ValueError(f"{name}: target {label!r} is not one of {list(allowed)}")
-            losses.append(_as_value(per_sample(score, value)))
-        return _reduce(losses, reduction, name)
+                raise ValueError(f"{self.name}: target {label!r} is not one of "
+                                 f"{list(allowed)}")
+            losses.append(_as_value(self.per_sample(score, value)))
+        return losses
 
-    loss.__name__ = loss.__qualname__ = name
-    loss.target_kind = target_kind  # type: ignore[attr-defined]
-    return loss
+
+class _ClassLoss(Loss):
+    """k class scores and a class index per sample: ``per_sample(scores, k)``."""
+
+    def __init__(self, name: str, per_sample: Callable[[list, int], Any], doc: str) -> None:
+        super().__init__(name, "index", doc)
+        self.per_sample = per_sample
+
+    def _sample_losses(self, outputs: Any, target: Any) -> list[Value]:
+        losses = []
+        for output, label in _pairs(outputs, target, self.name):
+            scores = _scores(output, self.name)
+            index = _class_index(label, len(scores), self.name)
+            losses.append(_as_value(self.per_sample(scores, index)))
+        return losses
+
+
+class _ElementLoss(Loss):
+    """Every element of equally nested outputs and targets: ``per_element(y, t)``."""
+
+    def __init__(self, name: str, per_element: Callable[[Any, Any], Any], doc: str) -> None:
+        super().__init__(name, "real", doc)
+        self.per_element = per_element
+
+    def _sample_losses(self, outputs: Any, target: Any) -> list[Value]:
+        return [_as_value(self.per_element(p, t))
+                for p, t in _flatten_pairs(outputs, target, self.name)]
 
 
 def _target(label: Any, name: str) -> Any:
@@ -145,22 +223,6 @@ def _class_index(label: Any, classes: int, name: str) -> int:
     if not 0 <= index < classes:
         raise ValueError(f"{name}: target {label!r} is outside the classes 0..{classes - 1}")
     return index
-
-
-def _index_loss(name: str, per_sample: Callable[[list, int], Value]) -> Callable[..., Any]:
-    """Build a loss of k class scores and a class index per sample."""
-
-    def loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
-        _check_reduction(reduction, name)
-        losses = []
-        for output, label in _pairs(outputs, target, name):
-            scores = _scores(output, name)
-            losses.append(_as_value(per_sample(scores, _class_index(label, len(scores), name))))
-        return _reduce(losses, reduction, name)
-
-    loss.__name__ = loss.__qualname__ = name
-    loss.target_kind = "index"  # type: ignore[attr-defined]
-    return loss
 
 
 # ---------------------------------------------------------------------------
@@ -233,25 +295,7 @@ def _multiclass_hinge(scores: list, k: int) -> Value:
 # Public losses
 
 
-def mse_loss(outputs: Any, target: Any, *, reduction: str = "mean") -> Any:
-    """Squared error ``(y - t)^2``, averaged (or summed) over every element.
-
-    ``outputs`` and ``target`` may be one number, a list (one sample's outputs or a
-    batch of single outputs) or a list of lists (a batch of vectors).
-
-    Example:
-        >>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data
-        2.5
-    """
-    _check_reduction(reduction, "mse_loss")
-    pairs = _flatten_pairs(outputs, target)
-    return _reduce([_as_value(_squared_error(p, t)) for p, t in pairs], reduction, "mse_loss")
-
-
-mse_loss.target_kind = "real"  # type: ignore[attr-defined]
-
-
-def _flatten_pairs(outputs: Any, target: Any) -> list[tuple[Any, Any]]:
+def _flatten_pairs(outputs: Any, target: Any, name: str) -> list[tuple[Any, Any]]:
     """Element pairs of two equally nested structures (number, list, list of lists)."""
     pairs: list[tuple[Any, Any]] = []
     stack: list[tuple[Any, Any]] = [(outputs, target)]
@@ -264,20 +308,33 @@ def _flatten_pairs(outputs: Any, target: Any) -> list[tuple[Any, Any]]:
                 out = out.tolist()
             if not isinstance(out, (list, tuple)) or len(out) != len(tgt):
                 size = len(out) if isinstance(out, (list, tuple)) else "a scalar"
-                raise ValueError(f"mse_loss: outputs ({size}) and targets ({len(tgt)}) "
+                raise ValueError(f"{name}: outputs ({size}) and targets ({len(tgt)}) "
                                  "have different shapes")
             if not tgt:
-                raise ValueError("mse_loss: empty targets")
+                raise ValueError(f"{name}: empty targets")
             stack.extend(reversed(list(zip(out, tgt))))
         else:
             if isinstance(out, (list, tuple)) and len(out) == 1:
                 out = out[0]
-            pairs.append((_one_score(out, "mse_loss"), _target(tgt, "mse_loss")))
+            pairs.append((_one_score(out, name), _target(tgt, name)))
     return pairs
 
 
-binary_cross_entropy = _binary_loss("binary_cross_entropy", "binary", _bce)
-binary_cross_entropy.__doc__ = """Binary cross-entropy of a probability p and a 0/1 target.
+mse_loss = _ElementLoss(
+    "mse_loss", _squared_error,
+    doc="""Squared error ``(y - t)^2``, averaged (or summed) over every element.
+
+``outputs`` and ``target`` may be one number, a list (one sample's outputs or a
+batch of single outputs) or a list of lists (a batch of vectors).
+
+Example:
+    >>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data
+    2.5
+""")
+
+binary_cross_entropy = _ScoreLoss(
+    "binary_cross_entropy", "binary", _bce,
+    doc="""Binary cross-entropy of a probability p and a 0/1 target.
 
 ``-(t log p + (1 - t) log(1 - p))``; log is floored at -100 (so p = 0 or 1 gives a
 finite loss). For raw scores use ``binary_cross_entropy_with_logits``.
@@ -285,11 +342,11 @@ finite loss). For raw scores use ``binary_cross_entropy_with_logits``.
 Example:
     >>> round(binary_cross_entropy(Value(0.8), 1).data, 4)
     0.2231
-"""
+""")
 
-binary_cross_entropy_with_logits = _binary_loss(
-    "binary_cross_entropy_with_logits", "binary", _bce_logits)
-binary_cross_entropy_with_logits.__doc__ = """BCE of sigmoid(z) and a 0/1 target, from the logit z.
+binary_cross_entropy_with_logits = _ScoreLoss(
+    "binary_cross_entropy_with_logits", "binary", _bce_logits,
+    doc="""BCE of sigmoid(z) and a 0/1 target, from the logit z.
 
 Computed as ``softplus(-z)`` for t = 1 and ``softplus(z)`` for t = 0, which never
 overflows and keeps full relative precision; its gradient is ``sigmoid(z) - t``.
@@ -298,18 +355,20 @@ This is the negative log-likelihood of logistic regression.
 Example:
     >>> round(binary_cross_entropy_with_logits(Value(0.0), 1).data, 4)
     0.6931
-"""
+""")
 
-hinge_loss = _binary_loss("hinge_loss", "sign", _hinge)
-hinge_loss.__doc__ = """Max-margin (hinge) loss ``max(0, 1 - y s)`` for labels y in {-1, +1}.
+hinge_loss = _ScoreLoss(
+    "hinge_loss", "sign", _hinge,
+    doc="""Max-margin (hinge) loss ``max(0, 1 - y s)`` for labels y in {-1, +1}.
 
 Example:
     >>> hinge_loss([Value(2.0), Value(0.5)], [1, -1], reduction="sum").data
     1.5
-"""
+""")
 
-perceptron_loss = _binary_loss("perceptron_loss", "sign", _perceptron)
-perceptron_loss.__doc__ = """Perceptron criterion ``max(0, -y s)`` for labels y in {-1, +1}.
+perceptron_loss = _ScoreLoss(
+    "perceptron_loss", "sign", _perceptron,
+    doc="""Perceptron criterion ``max(0, -y s)`` for labels y in {-1, +1}.
 
 Zero for a correctly classified sample (no margin); its gradient step on a mistake
 is the perceptron learning rule.
@@ -317,10 +376,11 @@ is the perceptron learning rule.
 Example:
     >>> perceptron_loss(Value(-0.5), 1).data
     0.5
-"""
+""")
 
-cross_entropy = _index_loss("cross_entropy", _cross_entropy)
-cross_entropy.__doc__ = """Cross-entropy of class scores (logits) and a class index.
+cross_entropy = _ClassLoss(
+    "cross_entropy", _cross_entropy,
+    doc="""Cross-entropy of class scores (logits) and a class index.
 
 ``-log softmax(z)_k = logsumexp(z) - z_k``, computed as
 ``softplus(logsumexp(z_j - z_k for j != k))``: stable for large scores (no softmax is
@@ -331,10 +391,11 @@ of ints.
 Example:
     >>> round(cross_entropy([3.2, 5.1, -1.7], 1).data, 4)
     0.1404
-"""
+""")
 
-nll_loss = _index_loss("nll_loss", _nll)
-nll_loss.__doc__ = """Negative log-likelihood ``-log p_k`` from log-probabilities (as PyTorch).
+nll_loss = _ClassLoss(
+    "nll_loss", _nll,
+    doc="""Negative log-likelihood ``-log p_k`` from log-probabilities (as PyTorch).
 
 Feed it ``functional.log_softmax(logits)``; ``cross_entropy`` does both at once.
 
@@ -342,15 +403,19 @@ Example:
     >>> import math
     >>> round(nll_loss([math.log(0.25), math.log(0.75)], 1).data, 4)
     0.2877
-"""
+""")
 
-multiclass_hinge_loss = _index_loss("multiclass_hinge_loss", _multiclass_hinge)
-multiclass_hinge_loss.__doc__ = """Multiclass SVM loss ``sum_{j != k} max(0, s_j - s_k + 1)``.
+multiclass_hinge_loss = _ClassLoss(
+    "multiclass_hinge_loss", _multiclass_hinge,
+    doc="""Multiclass SVM loss ``sum_{j != k} max(0, s_j - s_k + 1)``.
 
 Example:
     >>> round(multiclass_hinge_loss([3.2, 5.1, -1.7], 0).data, 6)
     2.9
-"""
+""")
+
+# doctest does not look inside instances; their examples are listed here.
+__test__ = {name: globals()[name].__doc__ for name in __all__[3:]}
 
 
 def check_targets(loss: Callable[..., Any], y: Sequence[Any], num_outputs: int | None) -> None:

@@ -20,7 +20,7 @@ from .layers import Layer, as_inputs
 from .losses import binary_cross_entropy_with_logits, cross_entropy
 from .module import Module
 from .optim import SGD, Optimizer
-from .training import History, fit, predict_scores
+from .training import History, fit, predict_scores, probabilities
 
 __all__ = ["Perceptron", "PerceptronResult", "LogisticRegression", "SoftmaxRegression"]
 
@@ -43,7 +43,10 @@ class _LinearModel(Module):
 
     def forward(self, x: Any) -> list[Value]:
         """The raw scores (logits) for one sample, as a list."""
-        return self.linear._forward(as_inputs(x, self.nin, type(self).__name__))
+        return self.linear.forward_values(as_inputs(x, self.nin, type(self).__name__))
+
+    def _chain_parts(self) -> list[Module]:
+        return [self.linear]
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Raw scores for every row of ``X``, shape [n] (one output) or [n, k]."""
@@ -121,9 +124,8 @@ class Perceptron(_LinearModel):
             raise ValueError(f"Perceptron.fit: labels must be 0/1 or -1/+1; got "
                              f"{sorted(values)}")
         targets = np.where(labels == self.classes[1], 1.0, -1.0)
-        neuron = self.linear.neurons[0]
-        weights = np.array([w.data for w in neuron.w])
-        bias = neuron.b.data
+        weights = self.linear.weight[0]
+        bias = float(self.linear.bias[0])
         mistakes: list[int] = []
         for _ in range(count):
             errors = 0
@@ -138,9 +140,8 @@ class Perceptron(_LinearModel):
         if not (np.all(np.isfinite(weights)) and np.isfinite(bias)):
             raise ValueError(f"Perceptron.fit: the weights overflowed float64 with lr={rate!r} "
                              "(the model is unchanged); use a smaller lr or scaled X")
-        for w, value in zip(neuron.w, weights.tolist()):
-            w.data = value
-        neuron.b.data = float(bias)
+        self.linear.weight = weights[None, :]
+        self.linear.bias = [bias]
         return PerceptronResult(len(mistakes), mistakes, mistakes[-1] == 0)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -184,10 +185,7 @@ class LogisticRegression(_LinearModel):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``[n, 2]`` probabilities: columns P(y = 0 | x) and P(y = 1 | x)."""
-        logits = self.decision_function(X)
-        positive = np.where(logits >= 0, 1 / (1 + np.exp(-np.abs(logits))),
-                            np.exp(-np.abs(logits)) / (1 + np.exp(-np.abs(logits))))
-        return np.column_stack([1 - positive, positive])
+        return probabilities(self.decision_function(X)[:, None])
 
     def predict(self, X: Any) -> np.ndarray:
         """Label 1 where P(y = 1 | x) > 0.5 (the logit is positive), else 0."""
@@ -220,9 +218,7 @@ class SoftmaxRegression(_LinearModel):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``[n, k]`` class probabilities (each row sums to 1)."""
-        logits = self.decision_function(X)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return probabilities(self.decision_function(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class for each row."""

@@ -4,11 +4,18 @@ A module holds its parameters (``Value`` leaves) and its sub-modules as ordinary
 attributes; the tree is walked iteratively in attribute order, so names and orders
 are stable from run to run. State is exported PyTorch-style: a layer's weights as one
 ``[out, in]`` array named ``...weight`` and its biases as ``[out]`` named ``...bias``.
+
+Parameter names follow the state: the scalar at index ``(i, j)`` of the array
+``layers.0.weight`` is named ``layers.0.weight[i, j]`` (numpy's indexing, so
+``state_dict()["layers.0.weight"][i, j]`` is its value), a bias ``layers.0.bias[i]``,
+and a parameter that is an array of its own shape ``()`` has the array's name.
+Stripping the index of every ``named_parameters()`` key gives the ``state_dict()`` keys.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -34,6 +41,13 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def _element_names(key: str, shape: tuple[int, ...]) -> list[str]:
+    """``key[i, j]`` for every index of an array of ``shape`` in C order; ``key`` for ()."""
+    if shape == ():
+        return [key]
+    return [f"{key}[{', '.join(map(str, index))}]" for index in np.ndindex(*shape)]
+
+
 class Module:
     """Base class: a callable with parameters and sub-modules.
 
@@ -45,13 +59,16 @@ class Module:
         >>> from nn import MLP
         >>> model = MLP(2, [3, 1], seed=0)
         >>> [name for name, _ in model.named_parameters()][:3]
-        ['layers.0.neurons.0.w.0', 'layers.0.neurons.0.w.1', 'layers.0.neurons.0.b']
+        ['layers.0.weight[0, 0]', 'layers.0.weight[0, 1]', 'layers.0.weight[1, 0]']
         >>> sorted(model.state_dict())
         ['layers.0.bias', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']
     """
 
     # Whether repr lists the sub-modules (a Layer shows one line, not a line per neuron).
     _repr_children = True
+    # Whether this module is a dense layer of the public shape (weight, bias, activation,
+    # forward_values); see nn.layers.
+    _is_dense_layer = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -92,6 +109,70 @@ class Module:
             for name, child in reversed(module.named_children()):
                 stack.append((_join(prefix, name), child, depth + 1))
 
+    def children(self) -> list[Module]:
+        """Direct sub-modules, in order (as ``torch.nn.Module.children``)."""
+        return [child for _, child in self.named_children()]
+
+    def modules(self) -> list[Module]:
+        """This module and every descendant, depth first (as ``torch.nn.Module.modules``)."""
+        return [module for _, module in self.named_modules()]
+
+    # -- the public shape (see nn.layers) --------------------------------------
+
+    def _chain_parts(self) -> list[Module] | None:
+        """The modules this one applies in a chain, or None if it is not a chain."""
+        return None
+
+    def dense_layers(self) -> list[Module]:
+        """The dense layers this model applies one after another, first to last.
+
+        A ``Neuron`` or ``Layer`` is its own only layer; an ``MLP``, a ``Sequential`` of
+        chains and the linear models list theirs. Each layer has ``weight``, ``bias``,
+        ``activation``, ``nin``, ``nout`` and ``forward_values``.
+
+        Raises:
+            TypeError: the model is not a chain of dense layers (a Residual, Highway,
+                DenseBlock or PositionalEncoding is somewhere in it); names that part.
+
+        Example:
+            >>> from nn import MLP
+            >>> [layer.weight.shape for layer in MLP(2, [3, 1], seed=0).dense_layers()]
+            [(3, 2), (1, 3)]
+        """
+        layers: list[Module] = []
+        pending: list[Module] = [self]  # a stack: nested chains need no recursion
+        while pending:
+            current = pending.pop()
+            if current._is_dense_layer:
+                layers.append(current)
+                continue
+            parts = current._chain_parts()
+            if parts is None:
+                raise TypeError(
+                    f"{type(self).__name__} is not a chain of dense layers: it holds a "
+                    f"{type(current).__name__} (dense_layers understands Neuron, Layer, MLP, "
+                    "Sequential of those and the linear models)")
+            pending.extend(reversed(parts))
+        return layers
+
+    @property
+    def output_activation(self) -> str | None:
+        """The activation of the last dense layer when the output comes straight from one.
+
+        None when the output is not a dense layer's (a Residual's sum, a DenseBlock's
+        concatenation, a Module of your own). A Module of your own whose output is, for
+        example, a sigmoid can say so with a class attribute
+        ``output_activation = "sigmoid"`` (``fit``, ``predict`` and ``predict_proba``
+        then read its outputs as probabilities).
+        """
+        node: Module = self
+        while not node._is_dense_layer:
+            parts = node._chain_parts()
+            if not parts:
+                return None
+            node = parts[-1]
+        return node.activation  # type: ignore[attr-defined]
+
     def _own_parameters(self) -> list[tuple[str, Value]]:
         """Parameters held directly by this module (not by sub-modules)."""
         return []
@@ -106,19 +187,63 @@ class Module:
     # -- parameters -------------------------------------------------------------
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """Every parameter with a stable dotted name, each once, in definition order."""
+        """Every parameter, each once, named after its place in ``state_dict()``.
+
+        The order is the state's: array by array, each in C order (a layer's weights
+        row by row, then its biases). A parameter shared by two places keeps the first
+        name.
+
+        Example:
+            >>> from nn import Layer
+            >>> [name for name, _ in Layer(2, 2, seed=0).named_parameters()]
+            ['weight[0, 0]', 'weight[0, 1]', 'weight[1, 0]', 'weight[1, 1]', 'bias[0]', 'bias[1]']
+        """
         seen: dict[Value, None] = {}
         named: list[tuple[str, Value]] = []
-        for prefix, module, _ in self._walk(claim_state=False):
-            for name, param in module._own_parameters():
+        for key, (shape, params) in self._state_entries().items():
+            for name, param in zip(_element_names(key, shape), params):
                 if param not in seen:
                     seen[param] = None
-                    named.append((_join(prefix, name), param))
+                    named.append((name, param))
         return named
 
     def parameters(self) -> list[Value]:
         """Every parameter, each once, in the order of ``named_parameters``."""
-        return [param for _, param in self.named_parameters()]
+        seen: dict[Value, None] = {}
+        for _, params in self._state_entries().values():
+            for param in params:
+                seen.setdefault(param, None)
+        return list(seen)
+
+    def get_parameter(self, name: str) -> Value:
+        """The parameter called ``name`` in ``named_parameters()``.
+
+        The older names (``layers.0.neurons.1.w.0``, ``...neurons.1.b``) are still
+        understood, with a ``DeprecationWarning``.
+
+        Raises:
+            KeyError: no parameter has that name.
+        """
+        for key, param in self.named_parameters():
+            if key == name:
+                return param
+        for key, param in self._legacy_named_parameters():
+            if key == name:
+                new = dict((id(p), k) for k, p in self.named_parameters())[id(param)]
+                warnings.warn(f"parameter name {name!r} is deprecated; its name is now "
+                              f"{new!r} (the place in state_dict())", DeprecationWarning,
+                              stacklevel=2)
+                return param
+        raise KeyError(f"no parameter named {name!r}; names look like "
+                       f"{[k for k, _ in self.named_parameters()][:3]}")
+
+    def _legacy_named_parameters(self) -> list[tuple[str, Value]]:
+        """The names before they followed the state: each module's own attribute names."""
+        named: list[tuple[str, Value]] = []
+        for prefix, module, _ in self._walk(claim_state=False):
+            named.extend((_join(prefix, name), param) for name, param in
+                         module._own_parameters())
+        return named
 
     def num_parameters(self) -> int:
         """How many scalar parameters the module has."""

@@ -1,4 +1,4 @@
-"""Optimisers (SGD, Adam/AdamW) and learning-rate schedules.
+"""Optimisers (SGD, Adam, AdamW) and learning-rate schedules.
 
 An optimiser holds a list of parameters (``Value`` leaves) and the learning rate.
 Its maths is one array function, :meth:`Optimizer.update`: it takes the parameters'
@@ -6,9 +6,14 @@ values and their gradients as float64 arrays and updates the values in place. Bo
 ``fit``'s engines use it: ``step()`` (the eager engine, or a hand-written loop) reads
 each parameter's ``data`` and ``grad`` into arrays, calls ``update`` and writes the
 values back; ``fit(engine="trace")`` keeps the values in one array for the whole run
-and calls ``update`` on it directly. The update rules follow PyTorch's
-``torch.optim.SGD`` and ``torch.optim.AdamW`` so that numbers can be compared one to
-one.
+and calls ``update`` on it directly.
+
+The update rules follow PyTorch's ``torch.optim.SGD``, ``torch.optim.Adam`` (weight
+decay as an L2 term added to the gradient) and ``torch.optim.AdamW`` (weight decay
+applied to the parameter itself, decoupled from the moments), operation for operation,
+so that trajectories can be compared one to one (the tests do, 20 steps in float64).
+Adam and AdamW are one function, :func:`adam_update`, that differs only in its
+``decoupled`` flag.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from ._checks import check_bool, check_int, check_real, check_real_pair
 from ._values import read_data, read_grads, uninterrupted, write_data
 from .module import Module
 
-__all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "LinearDecay", "StepDecay"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "LinearDecay", "StepDecay"]
 
 
 def _check_number(owner: str, name: str, value: Any, **interval: Any) -> float:
@@ -196,12 +201,43 @@ class SGD(Optimizer):
                 f"weight_decay={self.weight_decay}, nesterov={self.nesterov})")
 
 
-class Adam(Optimizer):
-    """Adam with decoupled weight decay (AdamW when ``weight_decay > 0``).
+def adam_update(theta: np.ndarray, grads: np.ndarray, first: np.ndarray,
+                second: np.ndarray, step: int, *, lr: float, betas: tuple[float, float],
+                eps: float, weight_decay: float, decoupled: bool,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Adam (``decoupled=False``) or AdamW (``True``) step on float64 arrays.
 
-    Per parameter, at step t: ``p -= lr * weight_decay * p``; ``m = b1 m + (1 - b1) g``;
-    ``v = b2 v + (1 - b2) g^2``; ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the
-    bias corrections ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``.
+    Returns the new parameters and the new first and second moments (new arrays; the
+    arguments are not modified). ``step`` counts from 1. The operations are PyTorch's,
+    in its order: with ``decoupled`` the parameters first shrink,
+    ``p = p (1 - lr wd)``; without it the gradient gets the L2 term, ``g = g + wd p``.
+    Then ``m = m + (1 - b1)(g - m)``, ``v = b2 v + (1 - b2) g g`` and
+    ``p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+    """
+    beta1, beta2 = betas
+    if weight_decay:
+        if decoupled:
+            theta = theta * (1.0 - lr * weight_decay)
+        else:
+            grads = grads + weight_decay * theta
+    first = first + (1.0 - beta1) * (grads - first)
+    second = second * beta2 + (1.0 - beta2) * grads * grads
+    step_size = lr / (1.0 - beta1 ** step)
+    denominator = np.sqrt(second) / (1.0 - beta2 ** step) ** 0.5 + eps
+    return theta - step_size * first / denominator, first, second
+
+
+class Adam(Optimizer):
+    """Adam, with weight decay as an L2 penalty's gradient (as ``torch.optim.Adam``).
+
+    Per parameter, at step t: ``g = grad + weight_decay * p``;
+    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
+    ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias corrections
+    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``. For weight decay that is
+    not scaled by the adaptive step, use :class:`AdamW`.
+
+    Before this followed PyTorch, ``Adam(weight_decay=...)`` decayed the weights
+    decoupled, as ``AdamW`` now does.
 
     Attributes:
         first_moments, second_moments: ``m`` and ``v``, arrays aligned with ``params``.
@@ -212,31 +248,51 @@ class Adam(Optimizer):
         0.9
     """
 
+    _decoupled = False
+
     def __init__(self, params: Iterable[Value] | Module, lr: float = 0.001,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        self.betas = check_real_pair(betas, "betas", owner="Adam", high=1.0)
-        self.eps = _check_number("Adam", "eps", eps, low_open=True)
-        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
+        name = type(self).__name__
+        self.betas = check_real_pair(betas, "betas", owner=name, high=1.0)
+        self.eps = _check_number(name, "eps", eps, low_open=True)
+        self.weight_decay = _check_number(name, "weight_decay", weight_decay)
         self.first_moments = np.zeros(len(self.params))
         self.second_moments = np.zeros(len(self.params))
 
     def _update(self, theta: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, dict]:
-        beta1, beta2 = self.betas
-        t = self.steps + 1
-        correction1 = 1.0 - beta1 ** t
-        correction2 = 1.0 - beta2 ** t
-        if self.weight_decay:
-            theta = theta - self.lr * self.weight_decay * theta
-        m = beta1 * self.first_moments + (1.0 - beta1) * grads
-        v = beta2 * self.second_moments + (1.0 - beta2) * grads * grads
-        new_theta = theta - self.lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
-        return new_theta, {"first_moments": m, "second_moments": v}
+        """The new values and moments of one step (see :func:`adam_update`)."""
+        new_theta, first, second = adam_update(
+            theta, grads, self.first_moments, self.second_moments, self.steps + 1,
+            lr=self.lr, betas=self.betas, eps=self.eps, weight_decay=self.weight_decay,
+            decoupled=self._decoupled)
+        return new_theta, {"first_moments": first, "second_moments": second}
 
     def __repr__(self) -> str:
-        return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+        return (f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
                 f"weight_decay={self.weight_decay})")
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (as ``torch.optim.AdamW``, the same default 0.01).
+
+    Each step first shrinks every parameter, ``p *= 1 - lr * weight_decay``, then takes
+    Adam's step from the plain gradient: the decay is not divided by ``sqrt(v_hat)``,
+    so every weight decays at the same rate (Loshchilov and Hutter).
+
+    Example:
+        >>> w = Value(1.0); w.grad = 0.0
+        >>> AdamW([w], lr=0.1, weight_decay=0.5).step(); round(w.data, 6)
+        0.95
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable[Value] | Module, lr: float = 0.001,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
 
 
 class LRScheduler:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from autograd_core import CORE, Value, no_grad
+from autograd_core import CORE, RULES, Value, no_grad
 
 from ._checks import check_features, check_int, check_seed
 from ._fit_trace import TracedRun, output_list, traced_loss
@@ -40,7 +40,9 @@ __all__ = [
     "evaluate",
     "accuracy",
     "predict",
+    "predict_proba",
     "predict_scores",
+    "probabilities",
     "register_engine",
     "ENGINES",
 ]
@@ -209,16 +211,8 @@ def register_engine(name: str, run_batch: EngineFn) -> None:
 
 
 def _output_activation(model: Any) -> str | None:
-    """The activation of the model's last layer, when it has one."""
-    node = model
-    for _ in range(1000):  # a bounded walk down "last layer" links
-        if hasattr(node, "layers") and node.layers:
-            node = node.layers[-1]
-        elif hasattr(node, "modules") and isinstance(node.modules, list) and node.modules:
-            node = node.modules[-1]
-        else:
-            break
-    name = getattr(node, "activation", None)
+    """The model's ``output_activation`` (None for callables that are not Modules)."""
+    name = model.output_activation if isinstance(model, Module) else None
     return name if isinstance(name, str) else None
 
 
@@ -234,6 +228,58 @@ def predict_scores(model: Module, X: Any) -> np.ndarray:
     with no_grad():
         rows = [[_data(v) for v in output_list(model(row))] for row in features]
     return np.array(rows, dtype=float).reshape(len(features), -1)
+
+
+def probabilities(scores: Any, output_activation: str | None = "linear") -> np.ndarray:
+    """Class probabilities from a model's outputs ``[n, k]`` (the maths of ``predict_proba``).
+
+    One output is a logit ``z`` (``[n, 2]``: ``sigmoid(-z), sigmoid(z)``), or, after a
+    sigmoid output layer, already ``P(y = 1)`` (``[n, 2]``: ``1 - p, p``). Several
+    outputs are logits: ``softmax`` of each row (the largest shifted out first).
+
+    Raises:
+        ValueError: ``scores`` is not 2-D, or several outputs come from a sigmoid layer
+            (independent probabilities, not one distribution over classes).
+
+    Example:
+        >>> probabilities(np.array([[0.0], [2.0]])).round(3).tolist()
+        [[0.5, 0.5], [0.119, 0.881]]
+    """
+    values = np.asarray(scores, dtype=float)
+    if values.ndim != 2 or values.shape[1] == 0:
+        raise ValueError(f"probabilities: scores must be [n, k] with k >= 1; got shape "
+                         f"{values.shape}")
+    if values.shape[1] == 1:
+        column = values[:, 0]
+        if output_activation == "sigmoid":
+            return np.column_stack([1.0 - column, column])
+        sigmoid = RULES["sigmoid"].forward_array
+        return np.column_stack([sigmoid(-column), sigmoid(column)])
+    if output_activation == "sigmoid":
+        raise ValueError("probabilities: several sigmoid outputs are independent "
+                         "probabilities, not one distribution over classes")
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def predict_proba(model: Module, X: Any) -> np.ndarray:
+    """Class probabilities ``[n, k]`` for the rows of ``X`` (``k = 2`` for one output).
+
+    Models with their own ``predict_proba`` use it; otherwise the outputs of
+    :func:`predict_scores` are read as :func:`probabilities` says (logits, or
+    probabilities after a sigmoid output layer).
+
+    Example:
+        >>> import nn
+        >>> model = nn.Layer(1, 1, "sigmoid", seed=0)
+        >>> model.weight, model.bias = [[0.0]], [0.0]
+        >>> predict_proba(model, np.array([[3.0]])).tolist()
+        [[0.5, 0.5]]
+    """
+    own = getattr(model, "predict_proba", None)
+    if callable(own):
+        return np.asarray(own(X), dtype=float)
+    return probabilities(predict_scores(model, X), _output_activation(model))
 
 
 def _labels_from_scores(scores: np.ndarray, threshold: float, signs: bool) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Networks as the lecture draws them: inputs, hidden layers and outputs as circles.
 
-:func:`draw_network` reads the layer/neuron structure of an ``nn`` module
-(``model.layers[i].neurons[j].w`` and ``.b``) and colours each connection by the sign
-of its weight (blue positive, orange negative, as TensorFlow Playground does), with a
-width that grows with the weight's magnitude. :func:`dense_layers` and
+:func:`draw_network` reads a model through nn's public shape only: its
+``dense_layers()``, and of each layer ``weight`` ``[out, in]``, ``bias``,
+``activation`` and ``forward_values``. It colours each connection by the sign of its
+weight (blue positive, orange negative, as TensorFlow Playground does), with a width
+that grows with the weight's magnitude. :func:`dense_layers` and
 :func:`batched_forward` are shared with the plots.
 """
 
@@ -35,47 +36,44 @@ _COLUMN_GAP = 2.2  # inches between layers
 _ROW_GAP = 0.62  # inches between neurons of a layer
 
 
-def dense_layers(module: Any) -> list[list[Any]]:
-    """The layers of ``module`` as lists of neurons (objects with ``.w`` and ``.b``).
+def dense_layers(module: Any) -> list[Any]:
+    """The dense layers of ``module``, first to last (its ``dense_layers()``).
 
-    Understands a Neuron (``.w``, ``.b``), a Layer (``.neurons``), an MLP (``.layers``),
-    a Sequential of Layers (``.modules``) and the linear models (``.linear``).
+    Each has ``weight`` ``[out, in]``, ``bias`` ``[out]``, ``activation`` and
+    ``forward_values`` (see ``nn.layers``): an ``nn`` Neuron, Layer, MLP, Sequential
+    of those or linear model, or any object of that shape.
+
+    Raises:
+        TypeError: ``module`` has no ``dense_layers()``, or it is not a chain of dense
+            layers.
     """
-    layers: list[list[Any]] = []
-    pending = [module]  # a stack, so nested containers need no recursion
-    while pending:
-        current = pending.pop()
-        if hasattr(current, "w") and hasattr(current, "b"):
-            layers.append([current])
-        elif hasattr(current, "neurons"):
-            layers.append(list(current.neurons))
-        elif getattr(current, "layers", None) is not None:
-            pending.extend(reversed(list(current.layers)))
-        elif getattr(current, "modules", None) is not None:
-            pending.extend(reversed(list(current.modules)))
-        elif hasattr(current, "linear"):
-            pending.append(current.linear)
-        else:
-            raise TypeError(
-                f"cannot find dense layers in {current!r}: expected a Neuron (.w, .b), a Layer "
-                "(.neurons), an MLP (.layers), a Sequential of Layers (.modules) or a linear "
-                "model (.linear)"
-            )
+    method = getattr(module, "dense_layers", None)
+    if not callable(method):
+        raise TypeError(
+            f"cannot find dense layers in {module!r}: expected an nn model (a Neuron, "
+            "Layer, MLP, Sequential of Layers or linear model) or an object with "
+            "dense_layers()")
+    layers = list(method())
+    if not layers:
+        raise TypeError(f"{module!r} has no dense layers")
     return layers
 
 
-def layer_weights(neurons: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+def layer_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     """A layer's weights as a ``[out, in]`` array and its biases as ``[out]``."""
-    weights = np.array([[float(w.data) for w in neuron.w] for neuron in neurons], dtype=float)
-    biases = np.array([float(neuron.b.data) for neuron in neurons], dtype=float)
+    weights = np.asarray(layer.weight, dtype=float)
+    biases = np.asarray(layer.bias, dtype=float)
+    if weights.ndim != 2 or biases.shape != (weights.shape[0],):
+        raise ValueError(f"a layer's weight must be [out, in] and its bias [out]; got "
+                         f"{weights.shape} and {biases.shape}")
     return weights, biases
 
 
 def batched_forward(module: Any, X: np.ndarray) -> list[np.ndarray]:
     """Every layer's activations for all rows of ``X`` at once (numpy, no graph).
 
-    The neurons themselves are called once, on the first row, and that graph is
-    replayed on the whole batch (``autograd_core.trace``): each neuron's own weighted
+    Each layer's own ``forward_values`` is called once, on the first row, and that graph
+    is replayed on the whole batch (``autograd_core.trace``): each neuron's own weighted
     sum and activation are used, and no second forward pass is written here. Returns
     one ``[n, width]`` array per layer.
 
@@ -89,22 +87,22 @@ def batched_forward(module: Any, X: np.ndarray) -> list[np.ndarray]:
     if values.ndim != 2 or len(values) == 0:
         raise ValueError(
             f"X must be a non-empty 2-D array [n, features]; got shape {values.shape}")
-    expected = len(layers[0][0].w)
+    expected = layer_weights(layers[0])[0].shape[1]
     if expected != values.shape[1]:
         raise ValueError(f"a layer expects {expected} inputs but gets {values.shape[1]}")
 
     def every_layer(inputs: list[Value]) -> list[Value]:
         outputs: list[Value] = []
         current: list[Any] = inputs
-        for neurons in layers:
-            current = [neuron(current) for neuron in neurons]
+        for layer in layers:
+            current = list(layer.forward_values(current))
             outputs.extend(current)
         return outputs
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", TraceWarning)
         flat = trace(every_layer, values[0].tolist()).forward(values)
-    bounds = np.cumsum([0, *(len(neurons) for neurons in layers)])
+    bounds = np.cumsum([0, *(layer_weights(layer)[0].shape[0] for layer in layers)])
     return [flat[:, start:end] for start, end in zip(bounds[:-1], bounds[1:])]
 
 
@@ -140,7 +138,7 @@ def draw_network(
     style = resolve_style(style)
     colours = style.palette
     layers = dense_layers(module)
-    matrices = [layer_weights(neurons) for neurons in layers]
+    matrices = [layer_weights(layer) for layer in layers]
     nin = matrices[0][0].shape[1]
     edges = sum(w.size for w, _ in matrices)
     if edges > MAX_EDGES:
@@ -193,13 +191,13 @@ def draw_network(
     for i, (key, name) in enumerate(zip(previous, inputs)):
         digraph.node(key, label=html.escape(style.label(name)), fillcolor=colours["input"],
                      id=key, pos=place(0, i, nin), tooltip=name)
-    for index, (neurons, (weights, biases)) in enumerate(zip(layers, matrices)):
+    for index, (layer, (weights, biases)) in enumerate(zip(layers, matrices)):
         last = index == len(layers) - 1
-        keys = [f"l{index}n{j}" for j in range(len(neurons))]
-        activation = str(getattr(neurons[0], "activation", "")) or "linear"
+        keys = [f"l{index}n{j}" for j in range(weights.shape[0])]
+        activation = str(getattr(layer, "activation", "")) or "linear"
         title(index + 1, f"{'outputs' if last else f'hidden {index + 1}'} ({activation})")
         for j, key in enumerate(keys):
-            name = outputs[j] if last else _short(neurons[j])
+            name = outputs[j] if last else _short(activation)
             digraph.node(
                 key, label=html.escape(style.label(name) if last else name), id=key,
                 fillcolor=colours["output" if last else "hidden"],
@@ -222,7 +220,7 @@ def draw_network(
     return digraph
 
 
-def _short(neuron: Any) -> str:
-    name = str(getattr(neuron, "activation", "")) or "Σ"
+def _short(activation: str) -> str:
+    name = activation or "Σ"
     rule = RULES.get(name)
     return rule.symbol if rule is not None else ("Σ" if name in _IDENTITY else name)

@@ -77,8 +77,7 @@ def model_scores(model: Any, X: Any) -> np.ndarray:
 def _scores(model: Any, points: np.ndarray) -> tuple[np.ndarray, bool]:
     """Scores and whether they are probabilities (so the class threshold is 0.5)."""
     layered = callable(model) and _layered(model)
-    sigmoid_output = layered and str(
-        getattr(dense_layers(model)[-1][0], "activation", "")) == "sigmoid"
+    sigmoid_output = layered and str(getattr(model, "output_activation", "")) == "sigmoid"
     if layered:
         try:
             fast = batched_forward(model, points)[-1]

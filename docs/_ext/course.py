@@ -223,7 +223,7 @@ def rule_example(rule):
         names = [f"x{i + 1}" for i in range(count)]
     else:
         names = ["x", "y", "z"][:count]
-    attrs = tuple(EXAMPLE_ATTRS.get(p, DEFAULT_ATTR) for p in _attr_names(rule, count))
+    attrs = _example_attrs(rule, count)
     problems = []
     for candidate in EXAMPLE_INPUTS:
         inputs = [Value(candidate[i % len(candidate)], name) for i, name in enumerate(names)]
@@ -238,6 +238,22 @@ def rule_example(rule):
             return inputs, attrs, output
         problems.append(f"{candidate[:count]}: not finite")
     raise ValueError(f"rule {rule.name!r}: no example input works ({'; '.join(problems)})")
+
+
+def _example_attrs(rule, count: int) -> tuple:
+    """The rule's constants for the example: its first sample, else its defaults."""
+    samples = getattr(rule, "samples", ())
+    if samples:
+        return tuple(samples[0])
+    names = getattr(rule, "params", None)
+    if names is None:  # a table without params: read them off the local function
+        names = _attr_names(rule, count)
+    defaults = tuple(getattr(rule, "defaults", ()))
+    given = (None,) * (len(names) - len(defaults)) + defaults
+    return tuple(
+        value if value is not None else EXAMPLE_ATTRS.get(name, DEFAULT_ATTR)
+        for name, value in zip(names, given)
+    )
 
 
 def _attr_names(rule, count: int) -> list[str]:
@@ -298,12 +314,26 @@ class RuleTable(SphinxDirective):
             if rule.branch is not None:
                 notes.append("It has kinks: where its piece changes, gradient checks report "
                              "a non-differentiable point instead of a failure.")
+            doc = getattr(rule, "doc", "") or ""
+            method = getattr(rule, "method", None)
+            calls = []
+            if method:
+                arguments = ", ".join([*names[1:], *(f"{v:g}" for v in attrs)])
+                calls.append(f"``{names[0]}.{method}({arguments})``")
+            slot = getattr(rule, "operator", None)
+            if slot:  # x + y, -x, x ** 2; a named slot is a builtin: abs(x)
+                operator_form = formula if not any(c.isalnum() for c in rule.symbol) else (
+                    f"{slot}({', '.join(names)})")
+                calls.append(f"``{operator_form}``")
+            calls.append(f"``apply_op({rule.name!r}, ...)``")
             lines += [
                 title, "-" * len(title), "",
+                *([doc, ""] if doc else []),
                 f"Forward: ``out = {formula}``. "
                 f"{'Takes any number of inputs. ' if rule.arity < 0 else ''}"
                 f"Symbol in pictures: ``{rule.symbol}``.", "",
                 f"Rule: ``{rule.text}``", "",
+                f"Called as {', or '.join(calls)}.", "",
                 *([" ".join(notes), ""] if notes else []),
                 f"Example at {at}: out = {output.data:.4g}; backward: {grads}.", "",
                 ".. list-table::", "   :class: rule-pictures", "",

@@ -342,6 +342,8 @@ CASES = [
     fit_case("fit-empty-data", ValueError, "fit: X is empty (shape (0, 2))",
              X=np.zeros((0, 2)), y=np.zeros(0, dtype=int)),
     fit_case("fit-no-features", ValueError, "fit: X is empty (shape (3, 0))", X=np.zeros((3, 0))),
+    fit_case("fit-ragged-x", ValueError, "fit: X must be a 2-D array [n_samples, n_features]; "
+             "numpy cannot make one of it", X=[[0.5, -1.0], [1.0], [-0.5, 0.25]]),
     fit_case("fit-one-dimensional-x", ValueError, "X must be 2-D [n_samples, n_features]; "
              "got shape (3,)", X=np.array([0.5, 1.0, 2.0])),
     fit_case("fit-inf-in-x", ValueError, "X holds NaN or infinite values (row 1: [inf, 2.0])",

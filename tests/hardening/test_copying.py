@@ -133,3 +133,25 @@ def test_a_model_and_its_loss_graph_pickle_together():
     model2.zero_grad()
     loss2.backward()
     assert [p.grad for p in params] == [p.grad for p in model.parameters()]
+
+
+class _EarlierPickle:
+    """Pickles as the previous version wrote a node: engine._restore with its fields."""
+
+    def __init__(self, *fields):
+        self.fields = fields
+
+    def __reduce__(self):
+        from autograd_core import engine
+
+        return (engine._restore, self.fields)
+
+
+def test_pickles_written_by_the_previous_version_still_load():
+    leaf = _EarlierPickle(2.0, "", (), (), (), 0.5, "x")
+    data = pickle.dumps(_EarlierPickle(4.0, "mul", (leaf, leaf), (2.0, 2.0), (), 1.0, "y"))
+    y = pickle.loads(data)
+    (x, x_again) = y.parents
+    assert x is x_again  # a shared parent stays shared
+    assert (y.data, y.grad, y.label, y.op, y.local_grads) == (4.0, 1.0, "y", "mul", (2.0, 2.0))
+    assert (x.data, x.grad, x.label) == (2.0, 0.5, "x")

@@ -81,7 +81,7 @@ def test_module_trees_of_any_depth_are_walked_iteratively(tmp_path):
         module = nn.Residual(module)
     named = module.named_parameters()
     assert [name for name, _ in named] == [
-        "module." * depth + "neurons.0.w.0", "module." * depth + "neurons.0.b"]
+        "module." * depth + "weight[0, 0]", "module." * depth + "bias[0]"]
     assert module.parameters() == [inner.neurons[0].w[0], inner.neurons[0].b]
     state = module.state_dict()
     assert list(state) == ["module." * depth + "weight", "module." * depth + "bias"]
@@ -102,14 +102,14 @@ def test_long_sequential_and_deep_networks_train_at_the_default_limit():
     """3,000 layers in a Sequential: forward, backward and one fit step, no recursion."""
     layers = 3_000
     model = nn.Sequential(*[nn.Layer(1, 1, "linear", seed=i) for i in range(layers)])
-    for layer in model.modules:  # w = 1, b = 0.001: the output is x + 3 after 3,000 layers
+    for layer in model:  # w = 1, b = 0.001: the output is x + 3 after 3,000 layers
         layer.neurons[0].w[0].data = 1.0
         layer.neurons[0].b.data = 0.001
     out = model([2.0])[0]
     assert out.data == pytest.approx(2.0 + layers * 0.001, rel=1e-12)
     assert graph_stats(out).depth >= 2 * layers
     out.backward()
-    assert model.modules[0].neurons[0].w[0].grad == pytest.approx(2.0, rel=1e-12)
+    assert model[0].neurons[0].w[0].grad == pytest.approx(2.0, rel=1e-12)
     history = nn.fit(model, np.array([[1.0]]), np.array([0.0]), loss=nn.mse_loss,
                      optimizer=nn.SGD(model, lr=1e-6), epochs=1, progress=False)
     assert history.loss == [pytest.approx((1.0 + layers * 0.001) ** 2, rel=1e-12)]

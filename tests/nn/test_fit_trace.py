@@ -23,7 +23,8 @@ OPTIMISERS = {
     "nesterov+decay": lambda p: nn.SGD(p, lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.01),
     "sgd+decay": lambda p: nn.SGD(p, lr=0.1, weight_decay=0.05),
     "adam": lambda p: nn.Adam(p, lr=0.02),
-    "adamw": lambda p: nn.Adam(p, lr=0.02, betas=(0.8, 0.99), weight_decay=0.1),
+    "adam+l2": lambda p: nn.Adam(p, lr=0.02, betas=(0.8, 0.99), weight_decay=0.1),
+    "adamw": lambda p: nn.AdamW(p, lr=0.02, betas=(0.8, 0.99), weight_decay=0.1),
 }
 
 SCHEDULES = {

@@ -97,9 +97,10 @@ def test_micrograd_demo_model_has_337_parameters_with_stable_names():
     model = nn.MLP(2, [16, 16, 1], seed=1)
     names = [name for name, _ in model.named_parameters()]
     assert len(names) == 337 == len(set(names))
-    assert names[:3] == ["layers.0.neurons.0.w.0", "layers.0.neurons.0.w.1",
-                         "layers.0.neurons.0.b"]
-    assert names[-1] == "layers.2.neurons.0.b"
+    assert names[:3] == ["layers.0.weight[0, 0]", "layers.0.weight[0, 1]",
+                         "layers.0.weight[1, 0]"]
+    assert names[32:34] == ["layers.0.bias[0]", "layers.0.bias[1]"]
+    assert names[-1] == "layers.2.bias[0]"
     assert names == [name for name, _ in nn.MLP(2, [16, 16, 1], seed=1).named_parameters()]
 
 

@@ -64,16 +64,35 @@ def test_adam_first_steps_by_hand():
 def test_adamw_decouples_weight_decay():
     # Zero gradient: only the decay acts, w <- w - lr * wd * w, and the moments stay 0.
     w = Value(2.0)
-    optimizer = nn.Adam([w], lr=0.1, weight_decay=0.5)
+    optimizer = nn.AdamW([w], lr=0.1, weight_decay=0.5)
     w.grad = 0.0
     optimizer.step()
     assert w.data == pytest.approx(2.0 * (1 - 0.05))
+    assert optimizer.first_moments.tolist() == [0.0]
     # With a gradient, decay applies to the weight before the Adam step.
+    w = Value(1.0)
+    optimizer = nn.AdamW([w], lr=0.1, weight_decay=0.5)
+    w.grad = 3.0
+    optimizer.step()
+    assert w.data == pytest.approx(1.0 * (1 - 0.05) - 0.1 * 3.0 / (3.0 + 1e-8))
+
+
+def test_adam_weight_decay_is_an_l2_gradient():
+    # Zero gradient: the L2 term wd * w is the gradient, so the first step moves by ~lr
+    # (Adam's step is scale-free), not by lr * wd * w as AdamW's decay would.
+    w = Value(2.0)
+    optimizer = nn.Adam([w], lr=0.1, weight_decay=0.5)
+    w.grad = 0.0
+    optimizer.step()
+    assert w.data == pytest.approx(2.0 - 0.1 * 1.0 / (1.0 + 1e-8), abs=1e-12)
+    assert optimizer.first_moments.tolist() == pytest.approx([0.1])  # (1 - b1) * 1.0
+    # With a gradient: g = 3 + 0.5 * 1 = 3.5 enters both moments.
     w = Value(1.0)
     optimizer = nn.Adam([w], lr=0.1, weight_decay=0.5)
     w.grad = 3.0
     optimizer.step()
-    assert w.data == pytest.approx(1.0 * (1 - 0.05) - 0.1 * 3.0 / (3.0 + 1e-8))
+    assert optimizer.second_moments.tolist() == pytest.approx([0.001 * 3.5 ** 2])
+    assert w.data == pytest.approx(1.0 - 0.1 * 3.5 / (3.5 + 1e-8), abs=1e-12)
 
 
 def test_optimisers_take_modules_and_zero_grad():

@@ -106,37 +106,55 @@ def micrograd_mlp_output(seed: int = 0, inputs=(0.5, -0.2)) -> tuple[Value, list
     return activations[0], params
 
 
-# -- contract-shaped models (layers[i].neurons[j].w / .b / .activation) -------------
-
-
-class ContractNeuron:
-    """A neuron shaped as the nn contract says: ``.w`` (Values), ``.b``, ``.activation``."""
-
-    def __init__(self, weights, bias, activation):
-        self.w = [Value(float(w)) for w in weights]
-        self.b = Value(float(bias))
-        self.activation = activation
-        self.nin = len(self.w)
-
-    def __call__(self, x):
-        total = sum((w * xi for w, xi in zip(self.w, x)), self.b)
-        return total if self.activation == "linear" else getattr(total, self.activation)()
+# -- contract-shaped models (nn's public shape: dense_layers(), weight, bias, ...) ---
 
 
 class ContractLayer:
+    """A dense layer of nn's public shape, not made by nn: ``weight`` [out, in], ``bias``,
+    ``activation``, ``nin``, ``nout`` and ``forward_values``."""
+
     def __init__(self, weights, biases, activation):
-        self.neurons = [ContractNeuron(w, b, activation) for w, b in zip(weights, biases)]
+        self._w = [[Value(float(w)) for w in row] for row in weights]
+        self._b = [Value(float(b)) for b in biases]
         self.nin, self.nout, self.activation = len(weights[0]), len(weights), activation
+        self.output_activation = activation
+
+    def dense_layers(self):
+        return [self]
+
+    @property
+    def weight(self):
+        import numpy as np
+
+        return np.array([[w.data for w in row] for row in self._w])
+
+    @property
+    def bias(self):
+        import numpy as np
+
+        return np.array([b.data for b in self._b])
+
+    def forward_values(self, x):
+        outputs = []
+        for row, bias in zip(self._w, self._b):
+            total = sum((w * xi for w, xi in zip(row, x)), bias)
+            outputs.append(total if self.activation == "linear"
+                           else getattr(total, self.activation)())
+        return outputs
 
     def __call__(self, x):
-        return [neuron(x) for neuron in self.neurons]
+        return self.forward_values(x)
 
 
 class ContractMLP:
-    """An MLP with the nn contract's structure, from numpy weight matrices [out, in]."""
+    """An MLP of nn's public shape, from numpy weight matrices [out, in]."""
 
     def __init__(self, weights, biases, activations):
         self.layers = [ContractLayer(w, b, a) for w, b, a in zip(weights, biases, activations)]
+        self.output_activation = activations[-1]
+
+    def dense_layers(self):
+        return list(self.layers)
 
     def __call__(self, x):
         for layer in self.layers:

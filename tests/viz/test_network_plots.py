@@ -47,7 +47,7 @@ def test_network_diagram_has_a_circle_per_unit_and_weight_coloured_edges(trained
     widths = []
     for key, group in edges.items():
         layer, neuron, source = (int(v) for v in key[1:].split("_"))
-        weight = model.layers[layer].neurons[neuron].w[source].data
+        weight = model.layers[layer].weight[neuron, source]
         path = next(group.iter(f"{SVG}path"))
         assert path.get("stroke") == (POSITIVE if weight >= 0 else NEGATIVE)
         widths.append((abs(weight), float(path.get("stroke-width", "1"))))
@@ -116,7 +116,7 @@ def test_weights_as_images(trained, tmp_path):
     model, _, _ = trained
     matrix = plot_weights(model.layers[1])
     shown = matrix.axes[0].images[0].get_array()
-    expected = [[w.data for w in n.w] for n in model.layers[1].neurons]
+    expected = model.layers[1].weight.tolist()
     np.testing.assert_allclose(shown, expected)
     assert _pixels(matrix, tmp_path / "weights.png")[..., :3].std() > 0.05
     rng = np.random.default_rng(0)
