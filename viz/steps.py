@@ -269,7 +269,8 @@ class StepThrough:
         for node in order:
             for parent in node.parents:
                 uses[parent] += 1
-        neuron_of = _find_neurons(order, uses, _kinds())
+        kinds = _kinds()
+        neuron_of = _find_neurons(order, uses, kinds)
         hidden = _hidden_parameters(order, neuron_of)
         key_of = self.view.key_of
 
@@ -314,15 +315,16 @@ class StepThrough:
                     index, count, message, source, target, edge, terms, via
                 ))
             else:
-                frames.append(self._inside_frame(index, count, item, inside[item], hidden))
+                frames.append(
+                    self._inside_frame(index, count, item, inside[item], hidden, kinds.sums)
+                )
         return frames
 
     def _inside_frame(self, index: int, count: int, key: str, messages: list,
-                      hidden: dict) -> _Frame:
+                      hidden: dict, sum_ops) -> _Frame:
         fmt = self._fmt
         name = self.names[key]
-        sums = _kinds().sums  # the rules that add up (add, sum), read from the table
-        at_sum = next((m for m in messages if m.receiver.op in sums), None)
+        at_sum = next((m for m in messages if m.receiver.op in sum_ops), None)
         delta_sum = at_sum.receiver_delta if at_sum is not None else messages[0].sender_delta
         to_params = [m for m in messages if m.receiver in hidden or not m.receiver.parents]
         listed = ", ".join(fmt(m.contribution) for m in to_params[:8])
