@@ -18,6 +18,13 @@ margins are seven orders of magnitude above the double-precision rounding they c
 and many orders below any real disagreement (a frozen branch, a frozen shift or a NaN
 differ by O(1) of the scale).
 
+A point where some op is ill-conditioned is the one exception: when an op's relative
+condition number |x f'(x) / f(x)| times the double rounding 2^-53 exceeds 1e-9 (sin of
+e^40: a last-bit difference in e^40 moves its sine by O(1)), no two correct
+implementations agree to 1e-9, because the double inputs do not determine the result
+to that precision. There the test requires both engines to give finite numbers (or the
+same infinity) and counts the point, instead of comparing digits that do not exist.
+
 Gradients are compared at every point, also within that floor of a kink (relu at 0,
 a max tie, the clamp of bce), where rounding could in principle put eager and replay
 on different sides of it: both apply the same conventions to the same inputs, and in
@@ -67,7 +74,19 @@ def eager(build, point, params):
     magnitudes += [abs(m.contribution) for m in backward_steps(out)]
     finite = [m for m in magnitudes if math.isfinite(m)]
     scale = max(finite, default=0.0)
-    return out.data, grads, scale, near_a_kink(out, scale)
+    return out.data, grads, scale, near_a_kink(out, scale), ill_conditioned(out)
+
+
+def ill_conditioned(out):
+    """Whether an op's relative condition number makes 1e-9 agreement meaningless."""
+    for node in topological_order(out):
+        if len(node.parents) != 1 or not node.local_grads:
+            continue
+        x, local = node.parents[0].data, float(node.local_grads[0])
+        condition = abs(x * local) / max(abs(node.data), 1e-300)
+        if math.isfinite(condition) and condition * 2.0**-53 > REL:
+            return True
+    return False
 
 
 def near_a_kink(out, scale):
@@ -108,7 +127,7 @@ def check_replay(build, example, points, num_params):
     outcomes = {"equal": 0, "refused": 0}
     for point in points:
         try:
-            value, grads, scale, kinked = eager(lambda xs: build(xs, params), point, params)
+            value, grads, scale, kinked, ill = eager(lambda xs: build(xs, params), point, params)
         except EagerHasNoNumber:
             with pytest.raises(REFUSALS):
                 traced.value_and_grad([point], reduction="sum")
@@ -117,6 +136,12 @@ def check_replay(build, example, points, num_params):
             continue
         replayed_value, replayed_grads = traced.value_and_grad([point], reduction="sum")
         assert traced.forward([point])[0, 0] == replayed_value
+        if ill:
+            for r, e in [(replayed_value, value), *zip(replayed_grads.tolist(), grads)]:
+                assert math.isfinite(r) == math.isfinite(e) and (math.isfinite(r) or r == e)
+            event("an ill-conditioned point: both finite, digits beyond the inputs' not compared")
+            outcomes["equal"] += 1
+            continue
         agree(replayed_value, value, scale, ("value", point))
         for index, (r, e) in enumerate(zip(replayed_grads.tolist(), grads)):
             agree(r, e, scale, ("gradient", index, point))
