@@ -19,6 +19,7 @@ backend by type. Each rule's docstring is the human-readable text of its maths;
 from __future__ import annotations
 
 import dataclasses
+import keyword
 import math
 import operator
 from collections.abc import Callable
@@ -113,8 +114,9 @@ _AUTO: Any = object()
 def _check_rule(rule: Rule) -> None:
     """Refuse a malformed rule with a clear message (nothing is changed yet)."""
     name = rule.name
-    if type(name) is not str or not name.isidentifier():
-        raise ValueError(f"a rule name must be an identifier; got {name!r}")
+    if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"a rule name must be an identifier that is not a Python keyword; "
+                         f"got {name!r}")
     if type(rule.arity) is not int or rule.arity == 0 or rule.arity < -1:
         raise ValueError(f"rule {name!r}: arity must be a positive int or -1; got {rule.arity!r}")
     for field in ("forward", "forward_array", "local"):
@@ -125,8 +127,10 @@ def _check_rule(rule: Rule) -> None:
         raise ValueError(f"rule {name!r}: its local-derivative function needs a docstring")
     if rule.method is not None and (type(rule.method) is not str
                                     or not rule.method.isidentifier()
+                                    or keyword.iskeyword(rule.method)
                                     or rule.method.startswith("_")):
-        raise ValueError(f"rule {name!r}: method must be a public identifier or None; "
+        raise ValueError(f"rule {name!r}: method must be a public identifier (not a "
+                         f"keyword) or None; "
                          f"got {rule.method!r}")
     if rule.operator is not None:
         if rule.operator in UNARY_OPERATORS:

@@ -254,6 +254,12 @@ def _wrong_arity_local(x, y, out):
         (lambda: register("bad name", 1, math.tanh, np.tanh, _planted_tanh_local), ValueError),
         (lambda: register("twice", 1, math.tanh, np.tanh, _planted_tanh_local,
                           operator="neg"), ValueError),
+        # a keyword is an identifier, but x.lambda or x.None cannot be written
+        (lambda: register("lambda", 1, math.tanh, np.tanh, _planted_tanh_local), ValueError),
+        (lambda: register("None", 1, math.tanh, np.tanh, _planted_tanh_local), ValueError),
+        (lambda: register("cube3", 1, math.tanh, np.tanh, _planted_tanh_local,
+                          method="class"), ValueError),
+        (lambda: replace_rule("tanh", method="if"), ValueError),
     ],
 )
 def test_a_rule_that_does_not_fit_is_refused_before_anything_changes(call, error):
