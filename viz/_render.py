@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from nn.files import atomic_write as _atomic_write
+from nn.files import atomic_write_all as _atomic_write_all
 
 __all__ = ["run_graphviz", "format_number", "atomic_write", "FORMATS"]
 
@@ -91,6 +91,15 @@ def atomic_write(path: str | os.PathLike, data: Any) -> Path:
 
     See ``nn.files.atomic_write``: a failure leaves no half file and no temporary.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_write(target, data)
+    return atomic_write_all([(path, data)])[0]
+
+
+def atomic_write_all(files: list[tuple[str | os.PathLike, Any]]) -> list[Path]:
+    """Write several files all at once, creating their folders if needed.
+
+    See ``nn.files.atomic_write_all``: every file is written, or none (a folder in
+    the way of any of them is refused before anything is written).
+    """
+    for path, _ in files:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write_all(files)
