@@ -6,6 +6,7 @@ import math
 import os
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,25 @@ def format_number(x: float, precision: int) -> str:
     if magnitude >= 1e5 or magnitude < 0.5 * 10.0 ** (-precision):
         return f"{x:.{precision}e}"
     return f"{x:.{precision}f}"
+
+
+LONGEST_NAME = 80  # characters of a label drawn; a longer one is cut in the middle
+
+
+def shown_name(label: str) -> str:
+    """A label as the pictures draw it: every character visible, at most one line's length.
+
+    Control characters (which Graphviz refuses; tabs and line breaks too) and lone
+    surrogates (which cannot be written as UTF-8) are shown as their Python escapes
+    (``\\x1b``, ``\\ud800``); a label longer than :data:`LONGEST_NAME` keeps its start
+    and end around a ``…``.
+    """
+    chars = [ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cs") else ch
+             for ch in label]
+    text = "".join(chars)
+    if len(text) > LONGEST_NAME:
+        text = f"{text[:LONGEST_NAME - 21]}…{text[-20:]}"
+    return text
 
 
 def atomic_write(path: str | os.PathLike, data: Any) -> Path:
