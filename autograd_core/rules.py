@@ -166,11 +166,16 @@ def _check_rule(rule: Rule) -> None:
 
 
 def _install(table: dict[str, Rule]) -> None:
-    """Make ``table`` the rule table: every binder checks it first, then all rebind."""
+    """Make ``table`` the rule table: every binder checks it first, then all rebind.
+
+    The table is changed in place, one entry at a time (each a single dict store), never
+    cleared: other threads applying rules meanwhile always find every rule.
+    """
     for binder in _binders:
         binder.check(table)
-    RULES.clear()
     RULES.update(table)
+    for name in [name for name in RULES if name not in table]:
+        del RULES[name]
     for binder in _binders:
         binder.apply(RULES)
 

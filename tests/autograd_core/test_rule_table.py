@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from autograd_core import (
     CORE,
     RULES,
     Value,
+    apply_op,
     backward_steps,
     check_rules,
     grad,
@@ -280,3 +282,37 @@ def test_this_run_uses_a_node_store_the_table_bound():
     kind = "RuleOp" if CORE == "compiled" else "function"
     assert type(Value.__dict__["tanh"]).__name__ == kind
     assert type(Value.__dict__["__add__"]).__name__ == kind
+
+
+def _tanh_local_again(x, out):
+    """d tanh(x)/dx = 1 - tanh(x)^2"""
+    return (1.0 - out * out,)
+
+
+def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced():
+    errors: list[str] = []
+    done = threading.Event()
+
+    def compute() -> None:
+        x = Value(0.5)
+        while not done.is_set() and len(errors) < 3:
+            try:
+                apply_op("tanh", x)
+                x.tanh()
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    workers = [threading.Thread(target=compute) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.start()
+        for _ in range(2000):
+            replace_rule(replace_rule("tanh", local=_tanh_local_again))
+    finally:
+        done.set()
+        for worker in workers:
+            worker.join()
+        sys.setswitchinterval(interval)
+    assert errors == []
