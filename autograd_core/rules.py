@@ -228,7 +228,9 @@ def replace_rule(rule_or_name: Rule | str, **changes: Any) -> Rule:
     name and the fields to change (``local=...``, ``forward=...``; a new ``local``
     brings its docstring as the new ``text``). Every path is rebound: the ``Value``
     method and operator, the compiled store's fast paths, ``create_graph``, the trace.
-    Nodes recorded before keep the numbers they recorded. A rule that does not fit
+    Nodes recorded before keep the numbers they recorded; differentiating them again
+    (``create_graph``) with a rule whose derivative differs is refused with a
+    ``ValueError`` (rebuild the graph). A rule that does not fit
     (another arity, an unknown field, a method name taken) is refused with a
     ``ValueError`` or ``TypeError`` before anything changes.
 

@@ -316,3 +316,24 @@ def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced(
             worker.join()
         sys.setswitchinterval(interval)
     assert errors == []
+
+
+def _tanh_local_wrong(x, out):
+    """d tanh(x)/dx = 1 (wrong on purpose)"""
+    return (1.0,)
+
+
+def test_a_graph_recorded_before_a_replacement_is_not_differentiated_again_with_the_new_rule():
+    x = Value(0.5)
+    y = x.tanh()
+    original = replace_rule("tanh", local=_tanh_local_wrong)
+    try:
+        (first,) = grad(y, [x])  # the recorded derivative, as the docs promise
+        assert first == pytest.approx(1.0 - math.tanh(0.5) ** 2, abs=1e-15)
+        with pytest.raises(ValueError, match="recorded with a rule that has been replaced"):
+            grad(y, [x], create_graph=True)  # the new rule's 1.0 would be a silent mix
+        z = x.tanh()  # recorded with the replacement: both orders agree with it
+        assert [d.data for d in grad(z, [x], create_graph=True)] == [1.0]
+    finally:
+        replace_rule(original)
+    assert [d.data for d in grad(y, [x], create_graph=True)] == [first]
