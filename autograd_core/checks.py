@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -18,7 +19,8 @@ def as_float(data: Any, what: str = "Value data") -> float:
 
     Raises:
         TypeError: not an int, a float or a numpy real scalar (bools refused).
-        ValueError: NaN, or an int too large for a float.
+        ValueError: NaN, or a finite number too large for a float (a huge int, a
+            numpy longdouble beyond float64).
     """
     kind = type(data)
     if kind is float:
@@ -33,10 +35,22 @@ def as_float(data: Any, what: str = "Value data") -> float:
         try:
             value = float(data)
         except OverflowError:
-            raise ValueError(f"{what} is too large for a float: {data!r}") from None
+            value = None
+        # float() of a finite numpy longdouble beyond float64 gives inf without a word:
+        # that is a different number, refused like the int that is too large
+        if value is None or (value in (math.inf, -math.inf) and _finite(data)):
+            raise ValueError(f"{what} is too large for a float: {data!r}")
     if value != value:
         raise ValueError(f"{what} is NaN; a Value holds a real number")
     return value
+
+
+def _finite(number: Any) -> bool:
+    """Whether a numpy or other real number is finite in its own precision."""
+    try:
+        return bool(np.isfinite(number))
+    except TypeError:
+        return False
 
 
 def as_data(value: Any) -> float:

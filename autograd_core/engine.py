@@ -335,7 +335,27 @@ class Message(NamedTuple):
 def _value_local_grads(node: Value) -> tuple:
     """Recompute a node's local derivatives as Values (for higher-order gradients)."""
     rule = RULES[node.op]
-    return rule.local(*node.parents, node, *node.attrs)
+    values = rule.local(*node.parents, node, *node.attrs)
+    for value, recorded in zip(values, node.local_grads):
+        _check_same_rule(node, value.data if isinstance(value, Value) else value, recorded)
+    return values
+
+
+def _check_same_rule(node: Value, live: float, recorded: float) -> None:
+    """Refuse to differentiate a node again with a rule other than the one that made it.
+
+    A node keeps the local derivatives its rule gave when it was recorded; if the rule
+    was replaced since (``replace_rule``), the live rule's derivative differs and the
+    second order would not belong to the first. Equal up to rounding passes.
+    """
+    if live == recorded or (live != live and recorded != recorded):
+        return
+    if abs(live - recorded) <= 1e-12 + 1e-9 * max(abs(live), abs(recorded)):
+        return
+    raise ValueError(
+        f"node {node!r} (op {node.op!r}) was recorded with a rule that has been replaced "
+        f"since: its local derivative was {recorded!r}, the rule now gives {live!r}; "
+        "rebuild the graph after replace_rule")
 
 
 def _backpropagate(

@@ -19,6 +19,7 @@ backend by type. Each rule's docstring is the human-readable text of its maths;
 from __future__ import annotations
 
 import dataclasses
+import keyword
 import math
 import operator
 from collections.abc import Callable
@@ -114,8 +115,9 @@ _AUTO: Any = object()
 def _check_rule(rule: Rule) -> None:
     """Refuse a malformed rule with a clear message (nothing is changed yet)."""
     name = rule.name
-    if type(name) is not str or not name.isidentifier():
-        raise ValueError(f"a rule name must be an identifier; got {name!r}")
+    if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"a rule name must be an identifier that is not a Python keyword; "
+                         f"got {name!r}")
     if type(rule.arity) is not int or rule.arity == 0 or rule.arity < -1:
         raise ValueError(f"rule {name!r}: arity must be a positive int or -1; got {rule.arity!r}")
     for field in ("forward", "forward_array", "local"):
@@ -126,8 +128,10 @@ def _check_rule(rule: Rule) -> None:
         raise ValueError(f"rule {name!r}: its local-derivative function needs a docstring")
     if rule.method is not None and (type(rule.method) is not str
                                     or not rule.method.isidentifier()
+                                    or keyword.iskeyword(rule.method)
                                     or rule.method.startswith("_")):
-        raise ValueError(f"rule {name!r}: method must be a public identifier or None; "
+        raise ValueError(f"rule {name!r}: method must be a public identifier (not a "
+                         f"keyword) or None; "
                          f"got {rule.method!r}")
     if rule.operator is not None:
         if rule.operator in UNARY_OPERATORS:
@@ -163,11 +167,16 @@ def _check_rule(rule: Rule) -> None:
 
 
 def _install(table: dict[str, Rule]) -> None:
-    """Make ``table`` the rule table: every binder checks it first, then all rebind."""
+    """Make ``table`` the rule table: every binder checks it first, then all rebind.
+
+    The table is changed in place, one entry at a time (each a single dict store), never
+    cleared: other threads applying rules meanwhile always find every rule.
+    """
     for binder in _binders:
         binder.check(table)
-    RULES.clear()
     RULES.update(table)
+    for name in [name for name in RULES if name not in table]:
+        del RULES[name]
     for binder in _binders:
         binder.apply(RULES)
 
@@ -220,7 +229,9 @@ def replace_rule(rule_or_name: Rule | str, **changes: Any) -> Rule:
     name and the fields to change (``local=...``, ``forward=...``; a new ``local``
     brings its docstring as the new ``text``). Every path is rebound: the ``Value``
     method and operator, the compiled store's fast paths, ``create_graph``, the trace.
-    Nodes recorded before keep the numbers they recorded. A rule that does not fit
+    Nodes recorded before keep the numbers they recorded; differentiating them again
+    (``create_graph``) with a rule whose derivative differs is refused with a
+    ``ValueError`` (rebuild the graph). A rule that does not fit
     (another arity, an unknown field, a method name taken) is refused with a
     ``ValueError`` or ``TypeError`` before anything changes.
 

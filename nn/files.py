@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Union
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "atomic_write_all"]
 
 Content = Union[bytes, str, Callable[[BinaryIO], None]]
 
@@ -35,11 +35,48 @@ def atomic_write(path: str | os.PathLike, content: Content) -> Path:
         >>> atomic_write(os.path.join(folder, "note.txt"), "hello").read_text()
         'hello'
     """
-    if not isinstance(content, (bytes, str)) and not callable(content):
-        raise TypeError(
-            f"atomic_write: content must be bytes, a str or a function of a stream; "
-            f"got {content!r}")
-    target = Path(path)
+    return atomic_write_all([(path, content)])[0]
+
+
+def atomic_write_all(files: Sequence[tuple[str | os.PathLike, Content]]) -> list[Path]:
+    """Write several files as :func:`atomic_write` does, all of them or none.
+
+    Every target is checked first (a folder where a file should go is refused), then
+    every file is written to its temporary, and only then are they all renamed into
+    place; a failure before the renames leaves no file and no temporary.
+
+    Args:
+        files: pairs ``(path, content)``, content as for :func:`atomic_write`.
+
+    Returns:
+        The paths, as ``Path``s, in the order given.
+
+    Raises:
+        ValueError: a path is an existing folder (nothing is written).
+    """
+    pairs = [(Path(path), content) for path, content in files]
+    for target, content in pairs:
+        if not isinstance(content, (bytes, str)) and not callable(content):
+            raise TypeError(
+                f"atomic_write: content must be bytes, a str or a function of a stream; "
+                f"got {content!r}")
+        if target.is_dir():
+            raise ValueError(f"{str(target)!r} is a folder; give the name of a file to write")
+    temporaries: list[Path] = []
+    try:
+        for target, content in pairs:
+            temporaries.append(_write_temporary(target, content))
+        for temporary, (target, _) in zip(temporaries, pairs):
+            os.replace(temporary, target)
+    except BaseException:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+        raise
+    return [target for target, _ in pairs]
+
+
+def _write_temporary(target: Path, content: Content) -> Path:
+    """``content`` in a new temporary file beside ``target``, flushed to disk."""
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -52,8 +89,7 @@ def atomic_write(path: str | os.PathLike, content: Content) -> Path:
                 content(stream)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return target
+    return temporary

@@ -31,7 +31,7 @@ import numpy as np
 
 from autograd_core import RULES, Value, apply_op
 
-from ._checks import check_bool, check_int, check_real
+from ._checks import check_bool, check_int, check_real, check_real_array
 from .initializers import check_init, init_weights, make_rng
 from .module import Module
 
@@ -151,9 +151,8 @@ def _write_array(values: list[Value], array: Any, shape: tuple[int, ...], where:
         raise TypeError(f"{where}: expected real numbers of shape {shape}; got {array!r}")
     if numbers.shape != shape:
         raise ValueError(f"{where}: expected shape {shape}, got {numbers.shape}")
-    if not np.all(np.isfinite(numbers)):
-        raise ValueError(f"{where}: holds NaN or infinite values: {array!r}")
-    for value, number in zip(values, numbers.astype(np.float64).ravel().tolist()):
+    # checked after the conversion: a long double beyond float64 would become inf
+    for value, number in zip(values, check_real_array(numbers, where).ravel().tolist()):
         value.data = number
 
 

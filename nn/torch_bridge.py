@@ -225,9 +225,19 @@ def _activation_name(torch: Any, module: Any) -> str | None:
     for name, torch_name in _torch_activations().items():
         if torch_name is not None and type(module) is getattr(torch.nn, torch_name):
             # the same attributes as the rule's defaults (LeakyReLU's slope), or not ours
-            same = module.extra_repr() == _torch_activation(torch, name).extra_repr()
+            same = _maths_attributes(module) == _maths_attributes(_torch_activation(torch, name))
             return name if same else None
     return None
+
+
+def _maths_attributes(module: Any) -> dict[str, Any]:
+    """An activation module's public attributes that change what it computes.
+
+    ``inplace`` only says where torch writes the result, and ``training`` is the
+    module's mode; neither changes the numbers.
+    """
+    return {key: value for key, value in vars(module).items()
+            if not key.startswith("_") and key not in ("inplace", "training")}
 
 
 def _layer(weight: Any, bias: Any, activation: str) -> Layer:

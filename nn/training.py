@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from autograd_core import CORE, RULES, Value, no_grad
 
-from ._checks import check_features, check_int, check_seed
+from ._checks import check_bool, check_features, check_int, check_seed
 from ._fit_trace import TracedRun, output_list, traced_loss
 from ._values import read_data
 from .data import _check_xy
@@ -451,6 +451,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epoc
     count = check_int(epochs, "epochs", owner="fit")
     size = len(labels) if batch_size is None else check_int(batch_size, "batch_size", owner="fit")
     seed = check_seed(seed, owner="fit")
+    progress = check_bool(progress, "progress", owner="fit")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit: optimizer must be an nn Optimizer; got {optimizer!r}")
     if validation is not None:

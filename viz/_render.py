@@ -6,10 +6,11 @@ import math
 import os
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 from typing import Any
 
-from nn.files import atomic_write as _atomic_write
+from nn.files import atomic_write_all as _atomic_write_all
 
 __all__ = ["run_graphviz", "format_number", "atomic_write", "FORMATS"]
 
@@ -86,11 +87,39 @@ def format_number(x: float, precision: int) -> str:
     return f"{x:.{precision}f}"
 
 
+LONGEST_NAME = 80  # characters of a label drawn; a longer one is cut in the middle
+
+
+def shown_name(label: str) -> str:
+    """A label as the pictures draw it: every character visible, at most one line's length.
+
+    Control characters (which Graphviz refuses; tabs and line breaks too) and lone
+    surrogates (which cannot be written as UTF-8) are shown as their Python escapes
+    (``\\x1b``, ``\\ud800``); a label longer than :data:`LONGEST_NAME` keeps its start
+    and end around a ``…``.
+    """
+    chars = [ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cs") else ch
+             for ch in label]
+    text = "".join(chars)
+    if len(text) > LONGEST_NAME:
+        text = f"{text[:LONGEST_NAME - 21]}…{text[-20:]}"
+    return text
+
+
 def atomic_write(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` to ``path`` all at once, creating the folder if needed.
 
     See ``nn.files.atomic_write``: a failure leaves no half file and no temporary.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_write(target, data)
+    return atomic_write_all([(path, data)])[0]
+
+
+def atomic_write_all(files: list[tuple[str | os.PathLike, Any]]) -> list[Path]:
+    """Write several files all at once, creating their folders if needed.
+
+    See ``nn.files.atomic_write_all``: every file is written, or none (a folder in
+    the way of any of them is refused before anything is written).
+    """
+    for path, _ in files:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write_all(files)

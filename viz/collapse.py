@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from autograd_core import RULES, Rule, Value
 
+from ._render import shown_name
 from .view import GraphView, ViewEdge, ViewNode, rule_text, symbol_of
 
 __all__ = ["collapsed_view"]
@@ -207,7 +208,7 @@ def collapsed_view(
         nodes.append(
             ViewNode(
                 key=key_of[head],
-                name=head.label or key_of[head],
+                name=shown_name(head.label) or key_of[head],
                 symbol=symbol,
                 value=head.data,
                 delta=deltas.get(head, 0.0),

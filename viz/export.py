@@ -28,7 +28,7 @@ import graphviz
 from autograd_core import Value
 
 from ._pdf import merge_pdfs
-from ._render import DEFAULT_TIMEOUT, atomic_write, run_graphviz
+from ._render import DEFAULT_TIMEOUT, atomic_write, atomic_write_all, run_graphviz
 
 __all__ = [
     "FORMATS",
@@ -365,13 +365,13 @@ def save_slides(steps: Any, path: str | os.PathLike, *, format: str | None = Non
         graphics = target.with_name(f"{target.stem}-frames.pdf")
         snippet = beamer_snippet(steps, graphics.name, captions=captions, title=title)
         pdf = _slides_pdf(steps)
-        return [atomic_write(graphics, pdf), atomic_write(target, snippet)]
+        return atomic_write_all([(graphics, pdf), (target, snippet)])
     if fmt == "pdf":
         return [atomic_write(target, _slides_pdf(steps))]
     digraphs = slide_digraphs(steps)
     files = _numbered(target, len(digraphs))
     blobs = _render_many(digraphs, fmt, chosen_dpi)
-    return [atomic_write(file, blob) for file, blob in zip(files, blobs)]
+    return atomic_write_all(list(zip(files, blobs)))
 
 
 def _slides_pdf(steps: Any) -> bytes:

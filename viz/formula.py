@@ -276,6 +276,18 @@ def _apply_binary(symbol: str, left: Value, right: Value) -> Value:
     return left**right
 
 
+def _syntax_place(text: str, error: SyntaxError) -> str:
+    """Where Python's parser stopped, in the user's text (which was parsed stripped)."""
+    if not error.offset:  # Python gives no column for some errors ("x*"): claim none
+        return ""
+    prefix = text[:len(text) - len(text.lstrip())]
+    line = (error.lineno or 1) + prefix.count("\n")
+    column = error.offset
+    if error.lineno in (None, 1):
+        column += len(prefix) - prefix.rfind("\n") - 1  # the stripped start of the line
+    return f" at column {column}" if line == 1 else f" at line {line} column {column}"
+
+
 def parse_formula(text: str) -> Formula:
     """Parse ``text`` into a :class:`Formula`, allowing only the whitelist.
 
@@ -307,7 +319,7 @@ def parse_formula(text: str) -> Formula:
             warnings.simplefilter("ignore")
             tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise FormulaError(f"syntax error: {error.msg} at column {error.offset}") from None
+        raise FormulaError(f"syntax error: {error.msg}{_syntax_place(text, error)}") from None
     except (RecursionError, MemoryError):
         raise FormulaError("the formula is nested too deeply to parse") from None
     except ValueError as error:

@@ -20,7 +20,7 @@ import graphviz
 from autograd_core import Value, backward_steps, topological_order
 
 from ._display import GraphPicture
-from ._render import format_number
+from ._render import format_number, shown_name
 from .collapse import collapsed_view
 from .frames import FrameState, compute_layout  # noqa: F401 (viz.steps imports it here)
 from .style import THEMES, Style, get_style, resolve_style
@@ -127,7 +127,8 @@ def final_deltas(root: Value) -> dict[Value, float]:
 
 def node_names(root: Value) -> dict[Value, str]:
     """The display name of every node: its label, else its key ``n<i>`` (topological index)."""
-    return {node: node.label or f"n{i}" for i, node in enumerate(topological_order(root))}
+    return {node: shown_name(node.label) or f"n{i}"
+            for i, node in enumerate(topological_order(root))}
 
 
 def build_view(
@@ -148,7 +149,7 @@ def build_view(
     nodes = [
         ViewNode(
             key=key_of[node],
-            name=node.label or key_of[node],
+            name=shown_name(node.label) or key_of[node],
             symbol=symbol_of(node),
             value=node.data,
             delta=deltas.get(node, 0.0),

@@ -31,6 +31,7 @@ CASES = [
     ("NaN data", lambda: Value(float("nan")), ValueError, "NaN"),
     ("numpy NaN data", lambda: Value(np.float64("nan")), ValueError, "NaN"),
     ("int too large", lambda: Value(10**400), ValueError, "too large"),
+    ("longdouble too large", lambda: Value(np.longdouble("-1e400")), ValueError, "too large"),
     ("label not a str", lambda: Value(1.0, label=3), TypeError, "label must be a str; got 3"),
     ("log(0)", lambda: Value(0.0).log(), DomainError, "log: input must be positive, got 0.0"),
     ("log(-1)", lambda: Value(-1.0).log(), DomainError, "log: input must be positive, got -1.0"),

@@ -102,7 +102,8 @@ EXPECTED = {
     "data-list-holding-the-node": "TypeError: Value.data must be an int, a float or a numpy "
                                   "real scalar; got [Value('x', data=1.5, grad=0)] (list)",
     "data-huge-int": "ValueError: Value.data is too large for a float: " + "1" + "0" * 400,
-    "data-longdouble-overflow": "ok inf",
+    "data-longdouble-overflow": "ValueError: Value.data is too large for a float: "
+                                "np.longdouble('1e+400')",
     "data-delete": "AttributeError: cannot delete a Value's data",
     "grad-int": "ok (2.0, 'float')",
     "grad-nan": "ok True",

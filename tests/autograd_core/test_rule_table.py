@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from autograd_core import (
     CORE,
     RULES,
     Value,
+    apply_op,
     backward_steps,
     check_rules,
     grad,
@@ -254,6 +256,12 @@ def _wrong_arity_local(x, y, out):
         (lambda: register("bad name", 1, math.tanh, np.tanh, _planted_tanh_local), ValueError),
         (lambda: register("twice", 1, math.tanh, np.tanh, _planted_tanh_local,
                           operator="neg"), ValueError),
+        # a keyword is an identifier, but x.lambda or x.None cannot be written
+        (lambda: register("lambda", 1, math.tanh, np.tanh, _planted_tanh_local), ValueError),
+        (lambda: register("None", 1, math.tanh, np.tanh, _planted_tanh_local), ValueError),
+        (lambda: register("cube3", 1, math.tanh, np.tanh, _planted_tanh_local,
+                          method="class"), ValueError),
+        (lambda: replace_rule("tanh", method="if"), ValueError),
     ],
 )
 def test_a_rule_that_does_not_fit_is_refused_before_anything_changes(call, error):
@@ -274,3 +282,58 @@ def test_this_run_uses_a_node_store_the_table_bound():
     kind = "RuleOp" if CORE == "compiled" else "function"
     assert type(Value.__dict__["tanh"]).__name__ == kind
     assert type(Value.__dict__["__add__"]).__name__ == kind
+
+
+def _tanh_local_again(x, out):
+    """d tanh(x)/dx = 1 - tanh(x)^2"""
+    return (1.0 - out * out,)
+
+
+def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced():
+    errors: list[str] = []
+    done = threading.Event()
+
+    def compute() -> None:
+        x = Value(0.5)
+        while not done.is_set() and len(errors) < 3:
+            try:
+                apply_op("tanh", x)
+                x.tanh()
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    workers = [threading.Thread(target=compute) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.start()
+        for _ in range(2000):
+            replace_rule(replace_rule("tanh", local=_tanh_local_again))
+    finally:
+        done.set()
+        for worker in workers:
+            worker.join()
+        sys.setswitchinterval(interval)
+    assert errors == []
+
+
+def _tanh_local_wrong(x, out):
+    """d tanh(x)/dx = 1 (wrong on purpose)"""
+    return (1.0,)
+
+
+def test_a_graph_recorded_before_a_replacement_is_not_differentiated_again_with_the_new_rule():
+    x = Value(0.5)
+    y = x.tanh()
+    original = replace_rule("tanh", local=_tanh_local_wrong)
+    try:
+        (first,) = grad(y, [x])  # the recorded derivative, as the docs promise
+        assert first == pytest.approx(1.0 - math.tanh(0.5) ** 2, abs=1e-15)
+        with pytest.raises(ValueError, match="recorded with a rule that has been replaced"):
+            grad(y, [x], create_graph=True)  # the new rule's 1.0 would be a silent mix
+        z = x.tanh()  # recorded with the replacement: both orders agree with it
+        assert [d.data for d in grad(z, [x], create_graph=True)] == [1.0]
+    finally:
+        replace_rule(original)
+    assert [d.data for d in grad(y, [x], create_graph=True)] == [first]

@@ -373,6 +373,10 @@ CASES = [
     fit_case("fit-mse-too-many-columns", ValueError, "targets have 3 column(s) per sample but "
              "the model has 2 outputs", loss=nn.mse_loss, y=np.zeros((3, 3))),
     fit_case("fit-loss-not-callable", TypeError, "loss must be callable", loss="mse"),
+    fit_case("fit-progress-text", TypeError, "fit: progress must be True or False; got 'no'",
+             progress="no"),
+    fit_case("fit-progress-none", TypeError, "fit: progress must be True or False; got None",
+             progress=None),
     fit_case("fit-empty-validation", ValueError, "fit validation: X is empty (shape (0, 2))",
              validation=(np.zeros((0, 2)), np.zeros(0, dtype=int))),
     fit_case("fit-epochs-huge", ValueError, "epochs must be an int from 1 to", epochs=10**400),

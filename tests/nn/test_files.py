@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-from nn.files import atomic_write
+from nn.files import atomic_write, atomic_write_all
 
 
 def test_writes_text_bytes_and_streams(tmp_path):
@@ -43,3 +43,25 @@ def test_content_of_the_wrong_type_is_refused(tmp_path):
     with pytest.raises(TypeError, match="content must be bytes, a str or a function"):
         atomic_write(tmp_path / "a.txt", 42)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_several_files_are_written_all_or_none(tmp_path):
+    (tmp_path / "old.txt").write_text("kept")
+
+    def fails(stream):
+        stream.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_all([(tmp_path / "old.txt", "new"), (tmp_path / "b.txt", fails)])
+    assert [p.name for p in tmp_path.iterdir()] == ["old.txt"]
+    assert (tmp_path / "old.txt").read_text() == "kept"
+    written = atomic_write_all([(tmp_path / "old.txt", "new"), (tmp_path / "b.txt", b"b")])
+    assert [p.read_text() for p in written] == ["new", "b"]
+
+
+def test_a_folder_where_the_file_should_go_is_refused(tmp_path):
+    (tmp_path / "f.npz").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        atomic_write(tmp_path / "f.npz", b"x")
+    assert [p.name for p in tmp_path.iterdir()] == ["f.npz"]

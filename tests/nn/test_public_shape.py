@@ -40,6 +40,8 @@ def test_assigning_arrays_writes_the_parameters():
     ([[1.0, np.inf], [0.0, 0.0]], ValueError),
     ([["a", "b"], ["c", "d"]], TypeError),
     ([[1.0, 2.0], [3.0]], ValueError),  # ragged
+    # finite in long double, beyond float64: not silently inf
+    (np.array([[1.0, np.longdouble("1e400")], [0.0, 0.0]], dtype=np.longdouble), ValueError),
 ])
 def test_bad_arrays_are_refused_and_nothing_is_written(value, error):
     layer = nn.Layer(2, 2, seed=0)

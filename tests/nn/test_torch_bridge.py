@@ -155,6 +155,22 @@ def test_dense_models_become_plain_torch_modules_and_come_back_as_their_shape():
     assert type(mixed) is nn.Sequential  # hidden activations differ: not one MLP
 
 
+@pytest.mark.parametrize("activation, name", [
+    (torch.nn.ReLU(inplace=True), "relu"),
+    (torch.nn.LeakyReLU(0.01, inplace=True), "leaky_relu"),
+])
+def test_in_place_activations_convert_like_the_others(activation, name):
+    # inplace only says where torch writes the result; the maths is the same
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(2, 3).double(), activation)
+    back = nn.from_torch(module)
+    assert back.activation == name
+    x = np.array([[0.3, -1.2], [-0.7, 2.0]])
+    want = module(torch.tensor(x)).detach().numpy()
+    got = np.array([[v.data for v in back(list(row))] for row in x])
+    np.testing.assert_allclose(got, want, **TOL)
+
+
 def test_float32_modules_convert_both_ways():
     model = nn.MLP(2, [3, 1], seed=0)
     module = nn.to_torch(model, dtype=torch.float32)

@@ -113,6 +113,22 @@ def test_a_wrong_suffix_or_option_is_refused_before_any_file_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("name", "folder"), [
+    ("graph.svg", "graph.svg"),            # the target itself is a folder
+    ("slides.tex", "slides.tex"),          # the snippet's name: its frames come first
+    ("slides.png", "slides-02.png"),       # the third of the numbered files
+])
+def test_a_folder_in_the_way_is_refused_before_any_file_is_written(tmp_path, name, folder):
+    root, _ = neuron_graph()
+    (tmp_path / folder).mkdir()
+    write = save_slides if name.startswith("slides") else save
+    figure = StepThrough(root) if write is save_slides else root
+    with pytest.raises(ValueError, match=re.escape(f"{str(tmp_path / folder)!r} is a folder")):
+        write(figure, tmp_path / name)
+    assert [path.name for path in tmp_path.iterdir()] == [folder]
+    assert list((tmp_path / folder).iterdir()) == []
+
+
 def test_not_a_figure_is_refused(tmp_path):
     with pytest.raises(TypeError, match="root Value or a graphviz.Digraph"):
         save("tanh(x)", tmp_path / "g.svg")

@@ -221,3 +221,17 @@ def test_real_process_rejects_import_with_exit_code_2():
     assert done.returncode == 2
     assert "pwned" not in done.stdout
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("formula", "where"), [
+    ("x+(y", " at column 3"),
+    ("   x+(y", " at column 6"),  # columns count the user's text, spaces included
+    ("x*", ""),                   # Python knows no column here: none is claimed
+])
+def test_a_syntax_error_names_the_column_of_the_users_text(formula, where):
+    with pytest.raises(FormulaError) as refused:
+        parse_formula(formula)
+    message = str(refused.value)
+    assert message.startswith("syntax error")
+    assert "column 0" not in message
+    assert message.endswith(where) if where else "column" not in message

@@ -234,3 +234,20 @@ def test_collapsing_a_long_add_chain_that_is_no_neuron_takes_linear_time():
     view = build_view(chain, collapse="neurons")
     assert time.perf_counter() - start < 10
     assert len(view.nodes) == graph_stats(chain).nodes  # nothing merged
+
+
+@pytest.mark.parametrize(("label", "shown"), [
+    ("\x01", "\\x01"),                      # a control character: Graphviz refused it
+    ("\x1b[31mred", "\\x1b[31mred"),        # a terminal colour code
+    ("\x00", "\\x00"),
+    ("a\ud800b", "a\\ud800b"),              # a lone surrogate cannot be encoded
+    ("w" * 100_000, "w" * 40 + "…"),        # Graphviz cannot lay out a label this long
+])
+def test_any_label_is_drawn_and_shown_readably(label, shown):
+    root = Value(1.5, label) * 2.0
+    svg = to_svg(draw_graph(root))
+    texts = "".join(parse_svg(svg).itertext())
+    assert shown in texts
+    names = [node.name for node in build_view(root).nodes]
+    assert any(name.startswith(shown[:2]) for name in names)
+    assert max(map(len, names)) <= 80
