@@ -46,10 +46,10 @@ def atomic_write_all(files: Sequence[tuple[str | os.PathLike, Content]]) -> list
     place; a failure before the renames leaves no file and no temporary.
 
     Args:
-        files: pairs ``(path, content)``, content as for :func:`atomic_write`.
+        files: (path, content) pairs, each content as for :func:`atomic_write`.
 
     Returns:
-        The paths, as ``Path``s, in the order given.
+        The paths, as ``Path`` objects, in the order given.
 
     Raises:
         ValueError: a path is an existing folder (nothing is written).
