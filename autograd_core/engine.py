@@ -408,7 +408,7 @@ def _backpropagate(
     check = stores._special_modes and is_anomaly_enabled()
     if accumulate:
         if not root._parents:
-            root._grad = root._grad + seed
+            root.grad = root._grad + seed
             return
         unset = float("-0.0") + 0.0  # a zero made for this call: "no message yet"
         order = _depth_first((root,), unset)
@@ -433,7 +433,10 @@ def _backpropagate(
             if check:
                 check_message(node, local, delta, total)
             if accumulate:
-                parent._grad = total
+                if type(total) is float:
+                    parent._grad = total
+                else:  # a numpy local, or a leaf's Value grad: stored as assigned
+                    parent.grad = total
             else:
                 deltas[parent] = total
             if observe:

@@ -333,8 +333,10 @@ def _set_attrs(node: Any, value: Any) -> None:
 RAW_FIELDS = ("_grad", "_parents", "_local_grads")
 """The fields the backward loop reads and writes without the public properties' checks.
 
-It writes only floats it computed itself (or a Value, for a leaf whose grad already is
-one), which both stores accept unchecked.
+It writes only exact floats there, which both stores accept unchecked; anything else (a
+leaf's Value grad plus a message, which a subclass may answer with anything; a message
+from a rule whose local derivative was a numpy scalar) goes through the checking
+``grad`` property, as the compiled store's loop does.
 """
 
 

@@ -81,6 +81,26 @@ TABLE = [
      "x = P(1.5)\nr = weakref.ref(x)", "r() is x"),
     ("constructor-label-subclass", "x = Value(1.0, S('a'))", "x.label"),
     ("constructor-data-list", "x = Value([1.0])", "x.data"),
+    # What backward() leaves in a leaf's grad: the sum the grad's own + gives, stored as
+    # an assignment would store it (a subclass may redefine +).
+    ("grad-after-backward-adding-to-a-subclass-grad",
+     "class P(Value):\n    __slots__ = ()\n    def __add__(self, other):\n        return 3\n"
+     "x.grad = P(1.0)\n(x * 2.0).backward()", "(x.grad, type(x.grad).__name__)"),
+    ("grad-after-backward-from-a-leaf-with-a-subclass-grad",
+     "class P(Value):\n    __slots__ = ()\n    def __add__(self, other):\n        return 3\n"
+     "x.grad = P(1.0)\nx.backward()", "(x.grad, type(x.grad).__name__)"),
+    ("grad-after-backward-adding-a-str-to-a-subclass-grad",
+     "class P(Value):\n    __slots__ = ()\n    def __add__(self, other):\n        return '3'\n"
+     "x.grad = P(1.0)\n(x * 2.0).backward()", "x.grad"),
+    # What backward() leaves in grad when a rule's local derivatives are numpy scalars.
+    ("grad-after-backward-through-numpy-local-grads",
+     "f = rule('np_scalar', lambda: (np.float64(2.0),))\ny = x.np_scalar()\n"
+     "(y * 3.0).backward()",
+     "(x.grad, type(x.grad).__name__)"),
+    ("grad-after-backward-through-numpy-int-local-grads",
+     "f = rule('int_local', lambda: (np.int64(2),))\ny = apply_op('int_local', x)\n"
+     "(y * 3.0).backward()",
+     "(x.grad, type(x.grad).__name__)"),
 ]
 
 EXPECTED = {
@@ -150,6 +170,12 @@ EXPECTED = {
     "constructor-label-subclass": "TypeError: label must be a str; got 'a' (S)",
     "constructor-data-list": "TypeError: Value data must be an int, a float or a numpy real "
                              "scalar; got [1.0] (list)",
+    "grad-after-backward-adding-to-a-subclass-grad": "ok (3.0, 'float')",
+    "grad-after-backward-from-a-leaf-with-a-subclass-grad": "ok (3.0, 'float')",
+    "grad-after-backward-adding-a-str-to-a-subclass-grad":
+        "TypeError: Value.grad must be a real number or a Value; got '3' (str)",
+    "grad-after-backward-through-numpy-local-grads": "ok (6.0, 'float')",
+    "grad-after-backward-through-numpy-int-local-grads": "ok (6.0, 'float')",
 }
 
 # Errors whose wording is Python's own: it differs between a slot and a property, and the
@@ -161,7 +187,7 @@ PROGRAM = """
 import json, math, sys, weakref
 from fractions import Fraction
 import numpy as np
-from autograd_core import CORE, Value
+from autograd_core import CORE, Value, apply_op, register
 
 class S(str):
     pass
@@ -171,6 +197,12 @@ class T(tuple):
 
 class F(float):
     pass
+
+def rule(name, derivatives):
+    def local(x, out):
+        '''d f(x)/dx = a constant'''
+        return derivatives()
+    return register(name, 1, lambda x: x, lambda x: x, local)
 
 table = json.loads(sys.stdin.read())
 outcomes = {"store": CORE}
