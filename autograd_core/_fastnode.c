@@ -866,8 +866,13 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *check = nargs == 3 && args[2] != Py_None ? args[2] : NULL;
     NodeObject *root = NODE(args[0]);
     double seed = PyFloat_AS_DOUBLE(args[1]);
-    if (Py_SIZE(root) == 0) {
-        if (root->grad_obj != NULL) {
+    if (Py_SIZE(root) == 0) { /* a leaf adds the seed to what it had, like a message */
+        if (check != NULL) {
+            traversal_epoch += 2; /* a mark the root does not hold: not a first message */
+            if (checked_message(check, root, 1.0, seed, root, seed, traversal_epoch))
+                return NULL;
+        }
+        else if (root->grad_obj != NULL) {
             if (add_to_object_grad(root, seed))
                 return NULL;
         }

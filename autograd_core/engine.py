@@ -407,8 +407,11 @@ def _backpropagate(
     """
     check = stores._special_modes and is_anomaly_enabled()
     if accumulate:
-        if not root._parents:
-            root.grad = root._grad + seed
+        if not root._parents:  # a leaf adds the seed to what it had, like a message
+            total = root._grad + seed
+            if check:
+                check_message(root, 1.0, seed, total)
+            root.grad = total
             return
         unset = float("-0.0") + 0.0  # a zero made for this call: "no message yet"
         order = _depth_first((root,), unset)

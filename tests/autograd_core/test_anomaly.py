@@ -144,6 +144,20 @@ def test_a_leaf_whose_running_sum_overflows_is_caught_and_nothing_changes():
     assert x.grad == math.inf
 
 
+@pytest.mark.parametrize("old, seed", [(1e308, 1e308), (0.0, math.inf), (-1e308, -1e308)])
+def test_backward_from_a_leaf_whose_sum_overflows_is_caught_as_from_any_other_root(old, seed):
+    # A leaf root adds the seed to what it had: the same check as a message to a leaf.
+    x, y = Value(1.0), Value(1.0)
+    z = y * 1.0
+    x.grad, y.grad = old, old
+    for root, leaf in ((x, x), (z, y)):
+        with detect_anomaly(), pytest.raises(AnomalyError, match="produced -?inf"):
+            root.backward(seed)
+        assert leaf.grad == old
+    x.backward(seed)  # outside the block the same sum overflows quietly
+    assert x.grad == math.copysign(math.inf, seed)
+
+
 def test_detect_anomaly_as_decorator_and_nesting():
     @detect_anomaly()
     def overflow():
