@@ -69,6 +69,19 @@ def test_a_backward_that_fails_while_adding_to_old_grads_writes_no_grad():
     assert (a.grad.data, b.grad.data) == (2.5, 1e308 + 1.5)
 
 
+def test_a_nan_message_to_a_value_grad_under_detect_anomaly_writes_no_grad():
+    # The README's remedy for its one exception: a leaf whose grad is a Value cannot
+    # take a NaN message (refused as an operand); under detect_anomaly nothing changes.
+    y = _graph_with_grads()
+    x = next(node for node in topological_order(y) if node.label == "x")
+    x.grad = Value(0.5)
+    z = y + x.sqrt() * 0.0  # sqrt's derivative at 0 is inf: inf * 0 sends NaN to x
+    before = _grads(z)
+    with pytest.raises(ValueError, match="NaN"), detect_anomaly():
+        z.backward()
+    assert _grads(z) == before
+
+
 def test_the_same_backward_succeeds_afterwards_with_the_same_numbers():
     y, fresh = _graph_with_grads(), _graph_with_grads()
     with pytest.raises(AnomalyError), detect_anomaly():
