@@ -10,6 +10,7 @@ parameter, and the optimiser's own state, as they were. Run on both node stores 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -80,6 +81,51 @@ def test_a_nan_message_to_a_value_grad_under_detect_anomaly_writes_no_grad():
     with pytest.raises(ValueError, match="NaN"), detect_anomaly():
         z.backward()
     assert _grads(z) == before
+
+
+def _graph_with_a_value_grad():
+    a, b = Value(0.5, "a"), Value(-1.5, "b")
+    y = a * b
+    for _ in range(6):
+        y = (y * a).tanh() + y * b
+    for index, node in enumerate(topological_order(y)):
+        node.grad = 0.25 * (index + 1)
+    b.grad = Value(2.0)  # one leaf adds the Value way
+    return y
+
+
+def _backward_traced(root, stop_at=None) -> int:
+    """backward() under detect_anomaly with a trace hook on the engine's lines; the hook
+    raises KeyboardInterrupt (Ctrl-C) at line ``stop_at``. Returns the lines counted."""
+    lines = 0
+
+    def hook(frame, event, arg):
+        nonlocal lines
+        if "autograd_core" in frame.f_code.co_filename and event == "line":
+            lines += 1
+            if lines == stop_at:
+                raise KeyboardInterrupt
+        return hook
+
+    with detect_anomaly():
+        sys.settrace(hook)
+        try:
+            root.backward()
+        finally:
+            sys.settrace(None)
+    return lines
+
+
+@pytest.mark.parametrize("when", [0.01, 0.3, 0.6, 0.8, 0.9, 0.99])
+def test_a_backward_stopped_by_ctrl_c_under_detect_anomaly_writes_no_grad(when):
+    # Ctrl-C arrives between two lines of the engine's Python code (a trace hook raises
+    # it there), from saving the grads to the last message: every grad is put back.
+    lines = _backward_traced(_graph_with_a_value_grad())
+    y = _graph_with_a_value_grad()
+    before = _grads(y)
+    with pytest.raises(KeyboardInterrupt):
+        _backward_traced(y, stop_at=max(1, round(when * lines)))
+    assert _grads(y) == before
 
 
 def test_the_same_backward_succeeds_afterwards_with_the_same_numbers():
