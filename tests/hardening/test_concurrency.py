@@ -16,7 +16,15 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import Value, detect_anomaly, no_grad
+from autograd_core import (
+    Value,
+    backward_steps,
+    detect_anomaly,
+    grad,
+    hessian,
+    no_grad,
+    topological_order,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -158,3 +166,40 @@ def test_predictions_in_no_grad_threads_see_a_consistent_model():
     run_in_threads(*[predict(i) for i in range(4)])
     for scores in outputs:
         assert np.array_equal(scores, expected)
+
+
+def test_readers_of_one_graph_in_many_threads_get_exact_answers_while_backward_runs_on_it():
+    """grad, hessian, backward_steps and topological_order only read a graph: threads
+    running them on one graph, next to a thread running backward() on it (which writes
+    .grad and marks nodes there), all get the single-threaded answers bit for bit."""
+    ws = [Value(0.1 * (index + 1)) for index in range(4)]
+    y = Value(0.0)
+    for index in range(120):
+        y = (y * ws[index % 4] + 0.1).tanh() + ws[(index + 1) % 4] * ws[index % 4]
+    answers = {
+        "grad": lambda: grad(y, ws),
+        "hessian": lambda: hessian(y, ws[:2]),
+        "steps": lambda: [(step.parent_index, step.contribution, step.receiver_delta)
+                          for step in backward_steps(y, 0.5)],
+        "order": lambda: [id(node) for node in topological_order(y)],
+    }
+    expected = {name: answer() for name, answer in answers.items()}
+    wrong: list = []
+
+    def read(name):
+        def go():
+            for _ in range(6):
+                if answers[name]() != expected[name]:
+                    wrong.append(name)
+        return go
+
+    def write():
+        for _ in range(30):
+            y.backward()
+
+    run_in_threads(write, *[read(name) for name in answers])
+    assert not wrong
+    # and reading alone leaves every grad as backward() left it
+    grads = [node.grad for node in topological_order(y)]
+    run_in_threads(*[read(name) for name in answers])
+    assert [node.grad for node in topological_order(y)] == grads
