@@ -75,12 +75,50 @@ _new_value = object.__new__
 def _shared_locals(rule: Rule) -> tuple | None:
     """A rule whose local derivatives are constants gives them once, to be shared by
     every node it makes (no call, no allocation per node)."""
-    return rule.local(*(0.5,) * rule.arity, 0.5) if rule.constant_local else None
+    if not rule.constant_local:
+        return None
+    return _read_locals(rule.local(*(0.5,) * rule.arity, 0.5), rule.arity, rule.name)
+
+
+# The local functions of the rules this package defines give a tuple of floats for
+# float inputs (tests/autograd_core/test_rules.py checks each on its samples and
+# edges), so the hot path stores their result as it is. Any other rule's local
+# derivatives are read as the compiled store reads them: floats, or the same errors.
+_FLOAT_LOCALS = frozenset(rule.local for rule in RULES.values())
+# The ops whose rule in the table has one of those local functions (kept by the binder).
+_float_ops: frozenset = frozenset()
+
+
+def _read_locals(result: Any, count: int, name: str) -> tuple:
+    """A rule's local derivatives as a tuple of ``count`` floats, with the compiled
+    store's errors (it keeps them as C doubles)."""
+    if not isinstance(result, tuple) or len(result) != count:
+        raise TypeError(f"the local function of rule {name!r} must return a tuple of "
+                        f"{count} derivatives; got {result!r}")
+    return tuple(item if type(item) is float else _as_double(item) for item in result)
+
+
+def _as_double(item: Any) -> float:
+    kind = type(item)
+    if not (isinstance(item, float) or hasattr(kind, "__float__") or hasattr(kind, "__index__")):
+        raise TypeError(f"must be real number, not {kind.__name__}")
+    return float(item)
+
+
+def _local_of(rule: Rule) -> Callable[..., tuple]:
+    """The rule's local function as the Python store's hot path calls it."""
+    local, count, name = rule.local, rule.arity, rule.name
+    if local in _FLOAT_LOCALS:
+        return local
+
+    def read(*inputs: float) -> tuple:
+        return _read_locals(local(*inputs), count, name)
+    return read
 
 
 def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
     """The method of a two-input rule (``reflected``: ``other op self``)."""
-    forward, local, shared = rule.forward, rule.local, _shared_locals(rule)
+    forward, local, shared = rule.forward, _local_of(rule), _shared_locals(rule)
     name = rule.name
 
     def method(x: Any, y: Any) -> Any:
@@ -112,7 +150,7 @@ def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
 
 def _python_unary(rule: Rule) -> Callable[[Any], Any]:
     """The method of a one-input rule without attributes."""
-    forward, local, shared = rule.forward, rule.local, _shared_locals(rule)
+    forward, local, shared = rule.forward, _local_of(rule), _shared_locals(rule)
     name = rule.name
 
     def method(x: Any) -> Any:
@@ -280,7 +318,10 @@ class _Binder:
         self.plan(table)
 
     def apply(self, table: dict[str, Rule]) -> None:
+        global _float_ops
         made = self.plan(table)
+        _float_ops = frozenset(name for name, rule in table.items()
+                               if rule.local in _FLOAT_LOCALS)
         for attribute in self.installed:
             if attribute not in made:
                 delattr(_value_class, attribute)
@@ -388,8 +429,27 @@ NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
 """The class ``Value`` extends: the compiled node, or :class:`PythonNode`."""
 
 
+def _made_locals(parents: Any, local_grads: Any, op: str) -> tuple:
+    """``make``'s local derivatives when they are not a tuple as long as ``parents``: a
+    tuple subclass as a tuple, else the compiled store's errors."""
+    if not isinstance(parents, tuple) or not isinstance(local_grads, tuple):
+        raise TypeError("make(): parents and local_grads must be tuples")
+    if len(local_grads) != len(parents):
+        raise ValueError(f"make(): {len(parents)} parents but {len(local_grads)} local "
+                         "derivatives")
+    return tuple(local_grads)
+
+
 def _python_make(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple) -> Any:
-    """Make a recorded node without re-validating (the engine's own constructor)."""
+    """Make a recorded node (the engine's own constructor): its fields are not checked
+    again, but its local derivatives are read as floats, as the compiled store does."""
+    if parents and op not in _float_ops:
+        if type(local_grads) is not tuple or len(local_grads) != len(parents):
+            local_grads = _made_locals(parents, local_grads, op)
+        for item in local_grads:
+            if type(item) is not float:
+                local_grads = _read_locals(local_grads, len(parents), op)
+                break
     node = _new_value(_value_class)
     node._data = data
     node._grad = 0.0

@@ -101,6 +101,24 @@ TABLE = [
      "f = rule('int_local', lambda: (np.int64(2),))\ny = apply_op('int_local', x)\n"
      "(y * 3.0).backward()",
      "(x.grad, type(x.grad).__name__)"),
+    # A rule's local derivatives are read as floats when a node is recorded, or refused.
+    ("local-grads-numpy-scalars", "f = rule('np_local', lambda: (np.float32(0.5),))\n"
+     "y = x.np_local()", "[(g, type(g).__name__) for g in y.local_grads]"),
+    ("local-grads-bool-through-apply-op", "f = rule('bool_local', lambda: (True,))\n"
+     "y = apply_op('bool_local', x)", "[(g, type(g).__name__) for g in y.local_grads]"),
+    ("local-grads-str", "f = rule('str_local', lambda: ('2',))\ny = x.str_local()",
+     "y.local_grads"),
+    ("local-grads-none-through-apply-op",
+     "f = rule('none_local', lambda: (None,))\ny = apply_op('none_local', x)",
+     "y.local_grads"),
+    ("local-grads-too-many", "f = rule('long_local', lambda: (1.0, 2.0))\n"
+     "y = x.long_local()", "y.local_grads"),
+    ("local-grads-list", "f = rule('list_local', lambda: [1.0])\ny = x.list_local()",
+     "y.local_grads"),
+    ("local-grads-replaced-rule", "f = rule('swapped', lambda: (1.0,))\n"
+     "def local(x, out):\n    '''d f(x)/dx = 3'''\n    return (np.int8(3),)\n"
+     "replace_rule('swapped', local=local)\ny = x.swapped()",
+     "[(g, type(g).__name__) for g in y.local_grads]"),
 ]
 
 EXPECTED = {
@@ -176,6 +194,15 @@ EXPECTED = {
         "TypeError: Value.grad must be a real number or a Value; got '3' (str)",
     "grad-after-backward-through-numpy-local-grads": "ok (6.0, 'float')",
     "grad-after-backward-through-numpy-int-local-grads": "ok (6.0, 'float')",
+    "local-grads-numpy-scalars": "ok [(0.5, 'float')]",
+    "local-grads-bool-through-apply-op": "ok [(1.0, 'float')]",
+    "local-grads-str": "TypeError: must be real number, not str",
+    "local-grads-none-through-apply-op": "TypeError: must be real number, not NoneType",
+    "local-grads-too-many": "TypeError: the local function of rule 'long_local' must return "
+                            "a tuple of 1 derivatives; got (1.0, 2.0)",
+    "local-grads-list": "TypeError: the local function of rule 'list_local' must return a "
+                        "tuple of 1 derivatives; got [1.0]",
+    "local-grads-replaced-rule": "ok [(3.0, 'float')]",
 }
 
 # Errors whose wording is Python's own: it differs between a slot and a property, and the
@@ -187,7 +214,7 @@ PROGRAM = """
 import json, math, sys, weakref
 from fractions import Fraction
 import numpy as np
-from autograd_core import CORE, Value, apply_op, register
+from autograd_core import CORE, Value, apply_op, register, replace_rule
 
 class S(str):
     pass

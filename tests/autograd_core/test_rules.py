@@ -170,3 +170,29 @@ def test_constant_local_rules_really_are_constant(name):
     points = [(0.5,) * rule.arity, tuple(float(i) - 2.5 for i in range(rule.arity))]
     results = [rule.local(*p, rule.forward(*p), *()) for p in points]
     assert results[0] == results[1]
+
+
+EDGES = (0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-300, 1e300, -1e300, math.inf, -math.inf)
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_local_derivatives_on_floats_are_a_tuple_of_floats(name):
+    # The pure-Python store keeps these rules' local derivatives as they come (the
+    # compiled store converts any rule's to doubles): they must be exact floats, at the
+    # test points and at the edges (zeros of both signs, kinks, huge, infinite).
+    rule, case = RULES[name], CASES[name]
+    width = len(case.points[0])
+    points = list(case.points) + [(edge,) * width for edge in EDGES] + [
+        tuple(EDGES[(start + i) % len(EDGES)] for i in range(width))
+        for start in range(len(EDGES))]
+    checked = 0
+    for point in points:
+        try:
+            out = rule.forward(*point, *case.attrs)
+            local = rule.local(*point, out, *case.attrs)
+        except (ValueError, ArithmeticError):  # outside the op's domain (a DomainError)
+            continue
+        assert type(local) is tuple and len(local) == width, (point, local)
+        assert all(type(item) is float for item in local), (point, local)
+        checked += 1
+    assert checked >= len(case.points) + 3
