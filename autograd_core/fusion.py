@@ -52,11 +52,12 @@ def agrees_with_rules() -> bool:
 _VECDOT = getattr(np, "vecdot", None)  # numpy >= 2
 
 
-def _row_dots(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """``sum_m first[k, m] * second[k, m]`` for every k (numpy >= 2 has a ufunc for it)."""
+def _row_dots(first: np.ndarray, second: np.ndarray, out: np.ndarray) -> None:
+    """``out[k] = sum_m first[k, m] * second[k, m]`` for every k (numpy >= 2 has a ufunc)."""
     if _VECDOT is not None:
-        return _VECDOT(first, second)
-    return np.einsum("km,km->k", first, second)
+        _VECDOT(first, second, out=out)
+    else:
+        np.einsum("km,km->k", first, second, out=out)
 
 
 class ParamView:
@@ -190,6 +191,19 @@ class DotGroup:
             s is not None for s in (self.left_scatter, self.right_scatter, *self.other_scatters)
         )
 
+    def gradient_writes(self) -> list[tuple[ParamView, bool]]:
+        """Every parameter view whose gradient the backward step writes, and whether it
+        assigns it (an exclusive view: ``out=``) rather than adds into it."""
+        if self.form == "constant":
+            views = [self.left] if self.left is self.right else [self.left, self.right]
+        else:
+            views = [self.left] if self.form == "dense" else []
+        # A dense layer's weights and squares' parameters are assigned when exclusive.
+        assigns = self.form == "dense" or self.left is self.right
+        writes = [(view, assigns and view.exclusive) for view in views]
+        return writes + [(view, view.exclusive) for view in self.others
+                         if isinstance(view, ParamView)]
+
     def bind(self, values: np.ndarray, deltas: np.ndarray, grads: np.ndarray) -> tuple:
         """This group's forward and backward steps on a plan's buffers.
 
@@ -220,9 +234,13 @@ class DotGroup:
                 add_others(theta)
 
         elif form == "constant":
+            sums = out[:, 0]  # every column is the same sum: the first is computed
+            rest = out[:, 1:]
 
             def forward(theta: np.ndarray) -> None:
-                out[...] = _row_dots(left.read(theta), right.read(theta))[:, None]
+                _row_dots(left.read(theta), right.read(theta), sums)
+                if rest.size:
+                    rest[...] = sums[:, None]
                 add_others(theta)
 
         else:
@@ -275,15 +293,21 @@ class DotGroup:
                         np.matmul(first.T, delta, out=right_into)
                 backward_others()
 
-        elif form == "constant" and left.window is not None and np.array_equal(left.ids,
-                                                                                right.ids):
+        elif form == "constant" and left is right and left.window is not None:
             # Squares (an L2 penalty): both factors send delta * p, so p gets 2 * delta * p
             # (doubling is exact: the same number as adding the two messages).
             into = left.view_of(grads)
+            doubled = np.empty((len(delta), 1))
+            summed = doubled[:, 0]
+            assign = left.exclusive
 
             def backward(theta: np.ndarray) -> None:
-                doubled = 2.0 * delta.sum(axis=1)[:, None]
-                np.add(into, doubled * left.read(theta), out=into)
+                np.add.reduce(delta, axis=1, out=summed)
+                np.multiply(doubled, 2.0, out=doubled)
+                if assign:
+                    np.multiply(doubled, left.read(theta), out=into)
+                else:
+                    np.add(into, doubled * left.read(theta), out=into)
                 backward_others()
 
         elif form == "constant":
@@ -374,8 +398,11 @@ def dot_group(
     wanted: dict[str, Any] = {"left": False, "right": False}
     if all(w in param_pos and x in param_pos for w, x in pairs):
         form = "constant"
-        left = view([[param_pos[w] for w, _ in fp] for fp in factors])
-        right = view([[param_pos[x] for _, x in fp] for fp in factors])
+        left_ids = [[param_pos[w] for w, _ in fp] for fp in factors]
+        right_ids = [[param_pos[x] for _, x in fp] for fp in factors]
+        left = view(left_ids)
+        # Squares (w * w): one view for both factors, so that it may be exclusive.
+        right = left if right_ids == left_ids else view(right_ids)
     elif all(w in param_pos for w, _ in pairs) and all(
         [x for _, x in fp] == shared for fp in factors
     ):

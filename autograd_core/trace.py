@@ -74,6 +74,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -139,11 +140,19 @@ class _OpGroup:
         views = [values[rows] if type(rows) is slice else None for rows in self.gathers]
         gathers = self.gathers
         saved: list = [views]
+        into = _writes_into(rule_forward)
 
         if all(view is not None for view in views):
+            arguments = (*views, *attrs)
+            if into:
 
-            def forward(theta: np.ndarray) -> None:
-                out[...] = rule_forward(*views, *attrs)
+                def forward(theta: np.ndarray) -> None:
+                    rule_forward(*arguments, out=out)
+
+            else:
+
+                def forward(theta: np.ndarray) -> None:
+                    out[...] = rule_forward(*arguments)
 
         else:
 
@@ -152,7 +161,10 @@ class _OpGroup:
                     view if view is not None else values[rows]
                     for view, rows in zip(views, gathers)
                 ]
-                out[...] = rule_forward(*args, *attrs)
+                if into:
+                    rule_forward(*args, *attrs, out=out)
+                else:
+                    out[...] = rule_forward(*args, *attrs)
 
         if not self.needs_backward:
             return forward, None
@@ -311,6 +323,7 @@ class Trace:
                 and bool(np.all(sources[param_view.ids] == 1))
             )
         self._has_constant_rows = bool(constants)
+        self._mark_added_grads([param_pos[p] for p in read_params])
 
     def _mark_exclusive_scatters(self) -> None:
         """Let a scatter assign its delta rows when it is the only writer of them."""
@@ -329,6 +342,19 @@ class Trace:
             scatter.exclusive = scatter.order is None and bool(
                 np.all(writers[scatter.targets] == 1)
             )
+        # Rows added into (and the seeded outputs) are zeroed before each backward
+        # pass; the others are assigned by their one writer, or never written.
+        added = [s.targets for s in scatters if not s.exclusive] + [self._output_rows]
+        self._added_rows = _indices_or_none(np.concatenate(added))
+
+    def _mark_added_grads(self, read_param_ids: list[int]) -> None:
+        """The parameters whose gradients are added into (zeroed before each pass)."""
+        added = [np.asarray(read_param_ids, dtype=np.intp)]
+        for group in self._groups:
+            if isinstance(group, fusion.DotGroup):
+                added += [view.ids.ravel() for view, assigned in group.gradient_writes()
+                          if not assigned]
+        self._added_grads = _indices_or_none(np.concatenate(added))
 
     # -- replay ----------------------------------------------------------------
 
@@ -343,7 +369,8 @@ class Trace:
             )
         if array.shape[0] == 0 and self._num_inputs:
             raise ValueError("batch is empty; give at least one sample")
-        _refuse_nan(array, "batch", "a Value never holds NaN")
+        if array.size and _has_nan(array):
+            _refuse_nan(array, "batch", "a Value never holds NaN")
         return array
 
     def _param_values(self, param_values: Any) -> np.ndarray:
@@ -354,7 +381,8 @@ class Trace:
             raise ValueError(
                 f"param_values must have shape ({len(self.params)},); got {theta.shape}"
             )
-        _refuse_nan(theta, "param_values", "a Value never holds NaN")
+        if theta.size and _has_nan(theta):
+            _refuse_nan(theta, "param_values", "a Value never holds NaN")
         return theta
 
     def _plan(self, size: int) -> _Plan:
@@ -394,7 +422,8 @@ class Trace:
         """
         plan, _ = self._run_forward(batch, param_values)
         outputs = plan.values[self._output_rows].T.copy()
-        _refuse_nan_result(outputs, "output")
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
         return outputs
 
     def value_and_grad(
@@ -417,8 +446,11 @@ class Trace:
         self._check_reduction(reduction)
         plan, param_grads = self._value_and_grad(batch, param_values, 0, reduction)
         outputs = plan.values[self._output_rows[0]]
-        total = float(outputs.sum())
-        return (total / len(outputs) if reduction == "mean" else total), param_grads
+        total = float(np.add.reduce(outputs))
+        if total != total:  # a NaN output, or outputs of inf and -inf
+            _refuse_nan_result(outputs[:, None], "output")
+        _refuse_nan_grads(param_grads)
+        return (total / len(outputs) if reduction == "mean" else total), param_grads.copy()
 
     def outputs_and_grad(
         self,
@@ -455,7 +487,11 @@ class Trace:
                 f"got {differentiate!r}"
             )
         plan, param_grads = self._value_and_grad(batch, param_values, differentiate, reduction)
-        return plan.values[self._output_rows].T.copy(), param_grads
+        outputs = plan.values[self._output_rows].T.copy()
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
+        _refuse_nan_grads(param_grads)
+        return outputs, param_grads.copy()
 
     @staticmethod
     def _check_reduction(reduction: str) -> None:
@@ -465,11 +501,18 @@ class Trace:
     def _value_and_grad(
         self, batch: Any, param_values: Any, differentiate: int, reduction: str
     ) -> tuple[_Plan, np.ndarray]:
-        """Forward and backward on this thread's plan; the gradients as a new array."""
+        """Forward and backward on this thread's plan; the gradients in the plan's array.
+
+        The caller checks the outputs and gradients for NaN and copies the gradients.
+        """
         plan, theta = self._run_forward(batch, param_values)
         deltas, param_grads = plan.deltas, plan.grads
-        deltas.fill(0.0)
-        param_grads.fill(0.0)
+        # Only rows and gradients that are added into need zeros: the others are
+        # assigned by their one writer on every call (see _mark_exclusive_scatters).
+        if self._added_rows is not None:
+            deltas[self._added_rows] = 0.0
+        if self._added_grads is not None:
+            param_grads[self._added_grads] = 0.0
         deltas[self._output_rows[differentiate]] = (
             1.0 / deltas.shape[1] if reduction == "mean" else 1.0
         )
@@ -477,12 +520,7 @@ class Trace:
             step(theta)
         if self._has_param_rows:
             param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
-        _refuse_nan_result(plan.values[self._output_rows].T, "output")
-        bad_grads = np.flatnonzero(np.isnan(param_grads))
-        if len(bad_grads):
-            raise _nan_refusal(f"a non-finite gradient (NaN) for parameter {int(bad_grads[0])} "
-                               "on this batch")
-        return plan, param_grads.copy()
+        return plan, param_grads
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
         """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.
@@ -507,12 +545,51 @@ class Trace:
         )
 
 
+def _writes_into(forward_array: Callable) -> bool:
+    """Whether a rule's array form takes ``out=`` (a ufunc, or a keyword ``out``)."""
+    if isinstance(forward_array, np.ufunc):
+        return True
+    try:
+        parameter = inspect.signature(forward_array).parameters.get("out")
+    except (TypeError, ValueError):  # no signature to read: the plain call
+        return False
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
 def _refuse_nan(array: np.ndarray, name: str, why: str) -> None:
     """ValueError naming the first NaN of an argument (rows are samples)."""
     bad = np.isnan(array)
     if bad.any():
         where = np.argwhere(bad)[0].tolist()
         raise ValueError(f"{name} holds NaN at index {where}; {why}")
+
+
+def _indices_or_none(indices: np.ndarray) -> slice | np.ndarray | None:
+    """Distinct indices as a slice or an index array (``None`` when there are none)."""
+    distinct = np.unique(indices)
+    return index_of(distinct.tolist()) if len(distinct) else None
+
+
+def _has_nan(array: np.ndarray) -> bool:
+    """Whether a non-empty array holds a NaN: one reduction, which a NaN anywhere reaches.
+
+    The largest element is NaN exactly when some element is (maximum propagates NaN,
+    and inf, -inf or -0.0 never make one), and a reduction raises no floating-point
+    warning, unlike a sum or a dot product that overflows.
+    """
+    top = _LARGEST(array, None)
+    return top != top
+
+
+_LARGEST = np.maximum.reduce
+
+
+def _refuse_nan_grads(grads: np.ndarray) -> None:
+    """TraceError instead of a NaN gradient."""
+    if grads.size and _has_nan(grads):
+        bad = int(np.flatnonzero(np.isnan(grads))[0])
+        raise _nan_refusal(f"a non-finite gradient (NaN) for parameter {bad} on this batch")
 
 
 def _refuse_nan_result(result: np.ndarray, what: str) -> None:
