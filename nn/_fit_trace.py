@@ -22,6 +22,7 @@ from autograd_core import Value, apply_op, no_grad
 from autograd_core.trace import Trace, trace
 
 from ._values import read_data, read_grads, uninterrupted, write_data, write_grads
+from .losses import Loss as LossBase
 from .module import Module
 from .optim import Optimizer
 
@@ -61,7 +62,7 @@ def _record(model: Module, params: tuple[Value, ...], X: np.ndarray, y: np.ndarr
             # The class index chooses a term, which a replay cannot do per sample, so
             # the loss of every class is weighted by the one-hot target instead.
             outputs = output_list(model(xs[:nin]))
-            terms = [xs[nin + k] * loss(outputs, k) for k in range(classes)]
+            terms = [xs[nin + k] * _sample_loss(loss, outputs, k) for k in range(classes)]
             return [apply_op("sum", *terms), *outputs]
 
         def columns(labels: np.ndarray) -> np.ndarray:
@@ -72,12 +73,25 @@ def _record(model: Module, params: tuple[Value, ...], X: np.ndarray, y: np.ndarr
         def per_sample(xs: list[Value]) -> list[Value]:
             targets = xs[nin] if y.ndim == 1 else xs[nin:nin + width]
             outputs = output_list(model(xs[:nin]))
-            return [loss(outputs, targets), *outputs]
+            return [_sample_loss(loss, outputs, targets), *outputs]
 
         def columns(labels: np.ndarray) -> np.ndarray:
             return labels.reshape(len(labels), width).astype(float)
     example = np.concatenate([X[0], columns(y[:1])[0]]).tolist()
     return TracedLoss(params, trace(per_sample, example, params), columns)
+
+
+def _sample_loss(loss: Loss, outputs: list, target: Any) -> Value:
+    """``loss(outputs, target)`` of one sample, without the mean's division by one.
+
+    ``x / 1`` is ``x`` (and its derivative 1), so the numbers are the same; the replay
+    is spared a division and its check for a zero divisor on every batch.
+    """
+    if isinstance(loss, LossBase):
+        losses = loss(outputs, target, reduction="none")
+        if len(losses) == 1:
+            return losses[0]
+    return loss(outputs, target)
 
 
 # Each model's recorded losses, kept while the model lives (outside its state, so
