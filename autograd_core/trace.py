@@ -401,14 +401,62 @@ class Trace:
         samples = self._check_batch(batch)
         theta = self._param_values(param_values)
         plan = self._plan(max(samples.shape[0], 1))
-        values = plan.values
         if self._num_inputs:
-            values[: self._num_inputs] = samples.T
+            plan.values[: self._num_inputs] = samples.T
+        self._forward_pass(plan, theta)
+        return plan, theta
+
+    def _forward_pass(self, plan: _Plan, theta: np.ndarray) -> None:
+        """Every group's forward step (the plan's input rows are filled)."""
         if self._has_param_rows:
-            values[self._param_rows] = theta[self._param_ids, None]
+            plan.values[self._param_rows] = theta[self._param_ids, None]
         for step in plan.forward:
             step(theta)
-        return plan, theta
+
+    def _backward_pass(self, plan: _Plan, theta: np.ndarray, differentiate: int,
+                       reduction: str) -> np.ndarray:
+        """Every group's backward step; the gradients in the plan's array (not checked)."""
+        deltas, param_grads = plan.deltas, plan.grads
+        # Only rows and gradients that are added into need zeros: the others are
+        # assigned by their one writer on every call (see _mark_exclusive_scatters).
+        if self._added_rows is not None:
+            deltas[self._added_rows] = 0.0
+        if self._added_grads is not None:
+            param_grads[self._added_grads] = 0.0
+        deltas[self._output_rows[differentiate]] = (
+            1.0 / deltas.shape[1] if reduction == "mean" else 1.0
+        )
+        for step in plan.backward:
+            step(theta)
+        if self._has_param_rows:
+            param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
+        return param_grads
+
+    def _checked_results(self, plan: _Plan, param_grads: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample's outputs and a copy of the gradients, refused if one is NaN."""
+        outputs = plan.values[self._output_rows].T.copy()
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
+        _refuse_nan_grads(param_grads)
+        return outputs, param_grads.copy()
+
+    def _gathered_outputs_and_grad(
+        self, columns: np.ndarray, index: np.ndarray, theta: np.ndarray, reduction: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``outputs_and_grad(columns.T[index], param_values=theta)`` (output 0), for a
+        caller that refuses NaN in ``columns`` and ``theta`` itself (``nn.fit``'s traced
+        run, where they change only through checked paths).
+
+        ``columns`` is float64 ``[num_inputs, num_samples]`` and ``index`` valid sample
+        indices: they are gathered straight into the plan's input rows. The outputs and
+        gradients are checked as in ``outputs_and_grad``.
+        """
+        plan = self._plan(max(len(index), 1))
+        if self._num_inputs:
+            np.take(columns, index, axis=1, out=plan.values[: self._num_inputs], mode="clip")
+        self._forward_pass(plan, theta)
+        return self._checked_results(plan, self._backward_pass(plan, theta, 0, reduction))
 
     def forward(self, batch: Any, *, param_values: Any = None) -> np.ndarray:
         """Every sample's outputs.
@@ -487,11 +535,7 @@ class Trace:
                 f"got {differentiate!r}"
             )
         plan, param_grads = self._value_and_grad(batch, param_values, differentiate, reduction)
-        outputs = plan.values[self._output_rows].T.copy()
-        if _has_nan(outputs):
-            _refuse_nan_result(outputs, "output")
-        _refuse_nan_grads(param_grads)
-        return outputs, param_grads.copy()
+        return self._checked_results(plan, param_grads)
 
     @staticmethod
     def _check_reduction(reduction: str) -> None:
@@ -506,21 +550,7 @@ class Trace:
         The caller checks the outputs and gradients for NaN and copies the gradients.
         """
         plan, theta = self._run_forward(batch, param_values)
-        deltas, param_grads = plan.deltas, plan.grads
-        # Only rows and gradients that are added into need zeros: the others are
-        # assigned by their one writer on every call (see _mark_exclusive_scatters).
-        if self._added_rows is not None:
-            deltas[self._added_rows] = 0.0
-        if self._added_grads is not None:
-            param_grads[self._added_grads] = 0.0
-        deltas[self._output_rows[differentiate]] = (
-            1.0 / deltas.shape[1] if reduction == "mean" else 1.0
-        )
-        for step in plan.backward:
-            step(theta)
-        if self._has_param_rows:
-            param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
-        return plan, param_grads
+        return plan, self._backward_pass(plan, theta, differentiate, reduction)
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
         """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.

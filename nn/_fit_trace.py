@@ -147,8 +147,13 @@ class TracedRun:
         self.penalty: Trace | None = None
         if regularizer is not None:
             self.penalty = trace(lambda _: _as_value(regularizer(model)), [], self.params)
-        self.data = self.batch_rows(features, labels)
+        # The replay's input rows as columns, one per sample: a batch is gathered from
+        # them straight into the replay. fit has refused non-finite features and labels.
+        self.columns = np.ascontiguousarray(self.batch_rows(features, labels).T)
+        self.no_columns = np.empty((0, 1))
+        self.no_index = np.zeros(1, dtype=np.intp)
         self.theta = read_data(self.params)
+        self.theta_checked = False
         self.grads = read_grads(self.params)
         position = {param: i for i, param in enumerate(self.params)}
         chosen = np.array([position[p] for p in optimizer.params], dtype=np.intp)
@@ -158,7 +163,6 @@ class TracedRun:
         self.chosen = chosen
         self.others = np.setdiff1d(np.arange(len(self.params)), chosen)
         self.update = _array_update(optimizer)
-        self.no_inputs = np.empty((1, 0))
 
     def batch_rows(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """The replay's input rows: features then target columns."""
@@ -166,13 +170,19 @@ class TracedRun:
 
     def batch(self, index: np.ndarray) -> tuple[float, np.ndarray]:
         """One training step on the samples ``index``: the batch loss and model outputs."""
-        outputs, grads = self.recorded.trace.outputs_and_grad(
-            self.data[index], param_values=self.theta)
-        value = float(outputs[:, 0].sum()) / len(index)
+        # theta changes only through the optimiser's update (which refuses a non-finite
+        # value) and refresh(), after which it is checked once, here: the replays need
+        # not check it on every batch.
+        if not self.theta_checked:
+            self.recorded.trace._param_values(self.theta)  # ValueError on a NaN
+            self.theta_checked = True
+        outputs, grads = self.recorded.trace._gathered_outputs_and_grad(
+            self.columns, index, self.theta, "mean")
+        value = float(np.add.reduce(outputs[:, 0])) / len(index)
         if self.penalty is not None:
-            penalty, penalty_grads = self.penalty.value_and_grad(
-                self.no_inputs, reduction="sum", param_values=self.theta)
-            value += penalty
+            penalty, penalty_grads = self.penalty._gathered_outputs_and_grad(
+                self.no_columns, self.no_index, self.theta, "sum")
+            value += float(penalty[0, 0])
             grads += penalty_grads
         if self.whole:
             self.grads = grads
@@ -213,6 +223,7 @@ class TracedRun:
         """Read the parameters again (user code may have changed them)."""
         self.theta[...] = read_data(self.params)
         self.grads = read_grads(self.params)
+        self.theta_checked = False
 
 
 def _as_value(penalty: Any) -> Value:
