@@ -159,8 +159,12 @@ class DotGroup:
         right: Any,
         others: list,
         wanted: dict[str, Any],
+        fold: ParamView | None = None,
     ) -> None:
         # left/right: ParamView or row indices, by form; others: ParamView or rows.
+        # fold (dense only): weights and biases as one view, the inputs' rows being
+        # followed by a row of ones (see _bias_fold).
+        self.fold = fold
         self.out_rows = out_rows
         self.form = form
         self.left = left
@@ -225,7 +229,17 @@ class DotGroup:
                 term = read() if view is None else view.column(theta)
                 np.add(out, term, out=out)
 
-        if form == "dense":
+        fold = self.fold
+        if fold is not None:
+            # [W | b] @ [x; 1]: one matrix product adds the bias as well.
+            rows = self.right_index
+            saved[1] = values[rows]
+            extended = values[rows.start:rows.stop + 1]
+
+            def forward(theta: np.ndarray) -> None:
+                np.matmul(fold.read(theta), extended, out=out)
+
+        elif form == "dense":
             read_second = rows_of(self.right_index)
 
             def forward(theta: np.ndarray) -> None:
@@ -275,10 +289,16 @@ class DotGroup:
             right_scatter = self.right_scatter
             right_into = None if right_scatter is None else right_scatter.destination(deltas)
             outer = left.ids.shape[0] == 1  # one sum: its input deltas are an outer product
+            # Folded, and the only writer of those gradients: [dW | db] = delta @ [x; 1]^T.
+            folded = None
+            if fold is not None and left.exclusive and self.others[0].exclusive:
+                folded = (fold.view_of(grads), extended.T)
 
             def backward(theta: np.ndarray) -> None:
                 second = saved[1]
-                if left_grads is not None:
+                if folded is not None:
+                    np.matmul(delta, folded[1], out=folded[0])
+                elif left_grads is not None:
                     np.matmul(delta, second.T, out=left_grads)
                 else:
                     left.add(grads, delta @ second.T)
@@ -291,7 +311,8 @@ class DotGroup:
                         np.multiply(first.T, delta, out=right_into)
                     else:
                         np.matmul(first.T, delta, out=right_into)
-                backward_others()
+                if folded is None:
+                    backward_others()
 
         elif form == "constant" and left is right and left.window is not None:
             # Squares (an L2 penalty): both factors send delta * p, so p gets 2 * delta * p
@@ -381,10 +402,12 @@ def dot_group(
     row_of: Callable[[Value], int],
     num_params: int,
     param_views: list[ParamView],
+    ones_rows: set[int] = frozenset(),
 ) -> DotGroup:
     """The fused sums of products ``members``, in the cheapest form that fits them.
 
-    Every parameter view it makes is appended to ``param_views``.
+    Every parameter view it makes is appended to ``param_views``. ``ones_rows`` are
+    the value rows that hold constant ones (see :func:`inputs_wanting_ones`).
     """
 
     def view(ids: Any) -> ParamView:
@@ -424,7 +447,42 @@ def dot_group(
         else:
             others.append([row_of(p) for p in column])
     wanted["others"] = [any(p in live for p in column) for column in columns]
-    return DotGroup(out_rows, form, left, right, others, wanted)
+    fold = _bias_fold(left, right, others, ones_rows, num_params) if form == "dense" else None
+    return DotGroup(out_rows, form, left, right, others, wanted, fold)
+
+
+def inputs_wanting_ones(absorbed: dict[Value, list[Value]],
+                        param_pos: dict[Value, int]) -> set[tuple[int, ...]]:
+    """The inputs (ids, in order) of dense sums with one more parameter term (a bias).
+
+    The trace puts a row of ones after the rows of such inputs when it lays them out:
+    the layer's matrix product then adds the bias too (:func:`_bias_fold`).
+    """
+    wanting = set()
+    for node, products in absorbed.items():
+        pairs = [_weight_first(p, param_pos) for p in products]
+        others = other_terms(node, products)
+        if (len(others) == 1 and others[0] in param_pos
+                and all(w in param_pos and x not in param_pos for w, x in pairs)):
+            wanting.add(tuple(id(x) for _, x in pairs))
+    return wanting
+
+
+def _bias_fold(left: ParamView, right: list[int], others: list, ones_rows: set[int],
+               num_params: int) -> ParamView | None:
+    """A dense layer's weights and biases as one ``[k, m + 1]`` view of the parameters,
+    if its inputs' rows are consecutive and followed by a row of ones (else None).
+
+    ``[W | b] @ [x; 1]`` is ``W x + b`` in one matrix product, and
+    ``delta @ [x; 1]^T`` is ``[dW | db]``: the same sums, added in another order
+    (the replay agrees with the eager engine up to rounding either way).
+    """
+    if len(others) != 1 or not isinstance(others[0], ParamView) or not right:
+        return None
+    if right != list(range(right[0], right[0] + len(right))) or right[-1] + 1 not in ones_rows:
+        return None
+    combined = ParamView(np.column_stack([left.ids, others[0].ids]), num_params)
+    return combined if combined.window is not None and combined.unique else None
 
 
 def other_terms(node: Value, products: list[Value]) -> list[Value]:

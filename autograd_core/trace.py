@@ -282,16 +282,22 @@ class Trace:
 
         self._groups: list[_OpGroup | fusion.DotGroup] = []
         self._param_views: list[fusion.ParamView] = []
+        # A row of ones after the inputs of a dense layer with biases (a constant leaf
+        # of its own): its matrix product then adds the biases too.
+        wanting_ones = fusion.inputs_wanting_ones(absorbed, param_pos) if absorbed else set()
+        ones_rows: set[int] = set()
         for key in sorted(groups, key=lambda k: k[0]):  # stable: first appearance per depth
             members = groups[key]
             start = len(row)
             for node in members:
                 row[node] = len(row)
             out_rows = slice(start, len(row))
+            if tuple(map(id, members)) in wanting_ones:
+                ones_rows.add(row_of(Value(1.0)))
             if key[1] == "dot":
                 self._groups.append(
                     fusion.dot_group(members, absorbed, out_rows, param_pos, live, row_of,
-                                     len(self.params), self._param_views)
+                                     len(self.params), self._param_views, ones_rows)
                 )
             else:
                 rule = RULES[key[1]]
