@@ -239,6 +239,16 @@ class DotGroup:
             def forward(theta: np.ndarray) -> None:
                 np.matmul(fold.read(theta), extended, out=out)
 
+        elif form == "dense" and type(self.right_index) is slice and len(read_others) == 1 \
+                and read_others[0][0] is not None:
+            # The usual layer: its inputs' rows are a view, its biases a parameter view.
+            second = saved[1] = values[self.right_index]
+            bias = read_others[0][0]
+
+            def forward(theta: np.ndarray) -> None:
+                np.matmul(left.read(theta), second, out=out)
+                np.add(out, bias.column(theta), out=out)
+
         elif form == "dense":
             read_second = rows_of(self.right_index)
 
@@ -293,6 +303,8 @@ class DotGroup:
             folded = None
             if fold is not None and left.exclusive and self.others[0].exclusive:
                 folded = (fold.view_of(grads), extended.T)
+            # One bias that is its parameters' only source: its gradient is written here.
+            bias_into = send_others[0][2] if len(send_others) == 1 else None
 
             def backward(theta: np.ndarray) -> None:
                 second = saved[1]
@@ -311,7 +323,11 @@ class DotGroup:
                         np.multiply(first.T, delta, out=right_into)
                     else:
                         np.matmul(first.T, delta, out=right_into)
-                if folded is None:
+                if folded is not None:
+                    return
+                if bias_into is not None:
+                    np.add.reduce(delta, axis=1, out=bias_into)
+                else:
                     backward_others()
 
         elif form == "constant" and left is right and left.window is not None:

@@ -176,8 +176,29 @@ class _OpGroup:
             for scatter in self.scatters
         ]
 
+        constants = None
+        if self.rule.constant_local:  # the same derivatives for any inputs: taken once
+            constants = rule_local(*(0.5,) * len(gathers), 0.5, *attrs)
+        active = [(i, send) for i, send in enumerate(sends) if send is not None]
+        if len(active) == 1 and active[0][1][1] is not None:
+            # The usual case: one parent wants the delta, written straight into its rows.
+            index, (_, target) = active[0]
+            if constants is not None:
+                local = constants[index]
+
+                def backward(theta: np.ndarray) -> None:
+                    np.multiply(delta, local, out=target)
+
+            else:
+
+                def backward(theta: np.ndarray) -> None:
+                    np.multiply(delta, rule_local(*saved[0], out, *attrs)[index], out=target)
+
+            return forward, backward
+
         def backward(theta: np.ndarray) -> None:
-            for send, local in zip(sends, rule_local(*saved[0], out, *attrs)):
+            locals_ = constants if constants is not None else rule_local(*saved[0], out, *attrs)
+            for send, local in zip(sends, locals_):
                 if send is None:
                     continue
                 scatter, into = send
@@ -456,13 +477,20 @@ class Trace:
 
         ``columns`` is float64 ``[num_inputs, num_samples]`` and ``index`` valid sample
         indices: they are gathered straight into the plan's input rows. The outputs and
-        gradients are checked as in ``outputs_and_grad``.
+        gradients are checked as in ``outputs_and_grad``. The outputs are a new array
+        (column-major); the gradients are the plan's own array, valid until the next
+        replay in this thread: copy or consume them first.
         """
         plan = self._plan(max(len(index), 1))
         if self._num_inputs:
-            np.take(columns, index, axis=1, out=plan.values[: self._num_inputs], mode="clip")
+            columns.take(index, axis=1, out=plan.values[: self._num_inputs], mode="clip")
         self._forward_pass(plan, theta)
-        return self._checked_results(plan, self._backward_pass(plan, theta, 0, reduction))
+        param_grads = self._backward_pass(plan, theta, 0, reduction)
+        outputs = plan.values[self._output_rows].T  # fancy indexing: already a copy
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
+        _refuse_nan_grads(param_grads)
+        return outputs, param_grads
 
     def forward(self, batch: Any, *, param_values: Any = None) -> np.ndarray:
         """Every sample's outputs.

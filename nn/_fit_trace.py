@@ -176,14 +176,17 @@ class TracedRun:
         if not self.theta_checked:
             self.recorded.trace._param_values(self.theta)  # ValueError on a NaN
             self.theta_checked = True
+        # Both replays' gradients live in their plans: one new array holds the sum.
         outputs, grads = self.recorded.trace._gathered_outputs_and_grad(
             self.columns, index, self.theta, "mean")
         value = float(np.add.reduce(outputs[:, 0])) / len(index)
-        if self.penalty is not None:
+        if self.penalty is None:
+            grads = grads.copy()
+        else:
             penalty, penalty_grads = self.penalty._gathered_outputs_and_grad(
                 self.no_columns, self.no_index, self.theta, "sum")
             value += float(penalty[0, 0])
-            grads += penalty_grads
+            grads = grads + penalty_grads
         if self.whole:
             self.grads = grads
         else:
