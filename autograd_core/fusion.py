@@ -338,9 +338,14 @@ class DotGroup:
             summed = doubled[:, 0]
             assign = left.exclusive
 
+            one_column = delta.shape[1] == 1  # no inputs: a batch of one, nothing to add
+
             def backward(theta: np.ndarray) -> None:
-                np.add.reduce(delta, axis=1, out=summed)
-                np.multiply(doubled, 2.0, out=doubled)
+                if one_column:
+                    np.multiply(delta, 2.0, out=doubled)
+                else:
+                    np.add.reduce(delta, axis=1, out=summed)
+                    np.multiply(doubled, 2.0, out=doubled)
                 if assign:
                     np.multiply(doubled, left.read(theta), out=into)
                 else:

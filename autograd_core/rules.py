@@ -289,7 +289,7 @@ def _step(x: Any) -> Any:
     """1 where x > 0, else 0 (relu's derivative; 0 at the kink)."""
     if type(x) is float:
         return 1.0 if x > 0.0 else 0.0
-    if _is_array(x):
+    if isinstance(x, np.ndarray):
         return x > 0.0  # booleans multiply as 1 and 0: one numpy call, no float copy
     return 1.0 if x.data > 0.0 else 0.0
 

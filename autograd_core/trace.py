@@ -369,10 +369,13 @@ class Trace:
             scatter.exclusive = scatter.order is None and bool(
                 np.all(writers[scatter.targets] == 1)
             )
-        # Rows added into (and the seeded outputs) are zeroed before each backward
-        # pass; the others are assigned by their one writer, or never written.
-        added = [s.targets for s in scatters if not s.exclusive] + [self._output_rows]
-        self._added_rows = _indices_or_none(np.concatenate(added))
+        # Rows added into (and the outputs, one of which is seeded) are zeroed before
+        # each backward pass, but for the seeded one, which is assigned; the others are
+        # assigned by their one writer, or never written. Per differentiated output:
+        added = np.concatenate([s.targets for s in scatters if not s.exclusive]
+                               + [self._output_rows])
+        self._added_rows = [_indices_or_none(np.setdiff1d(added, [seeded]))
+                            for seeded in self._output_rows]
 
     def _mark_added_grads(self, read_param_ids: list[int]) -> None:
         """The parameters whose gradients are added into (zeroed before each pass)."""
@@ -446,8 +449,9 @@ class Trace:
         deltas, param_grads = plan.deltas, plan.grads
         # Only rows and gradients that are added into need zeros: the others are
         # assigned by their one writer on every call (see _mark_exclusive_scatters).
-        if self._added_rows is not None:
-            deltas[self._added_rows] = 0.0
+        added_rows = self._added_rows[differentiate]
+        if added_rows is not None:
+            deltas[added_rows] = 0.0
         if self._added_grads is not None:
             param_grads[self._added_grads] = 0.0
         deltas[self._output_rows[differentiate]] = (
