@@ -132,6 +132,7 @@ class _OpGroup:
             Scatter(rows) if want else None for rows, want in zip(parent_rows, wanted)
         ]
         self.needs_backward = any(wanted)
+        self.writes_into = _writes_into(rule.forward_array)
 
     def bind(self, values: np.ndarray, deltas: np.ndarray, grads: np.ndarray) -> tuple:
         """This group's forward and backward steps on a plan's buffers (see ``_Plan``)."""
@@ -140,7 +141,7 @@ class _OpGroup:
         views = [values[rows] if type(rows) is slice else None for rows in self.gathers]
         gathers = self.gathers
         saved: list = [views]
-        into = _writes_into(rule_forward)
+        into = self.writes_into
 
         if all(view is not None for view in views):
             arguments = (*views, *attrs)
