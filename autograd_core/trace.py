@@ -26,8 +26,15 @@ call spends its time in numpy rather than in Python:
 * a dense layer's weights and biases are read as views of the parameter array, and
   a sum of products of parameters (an L2 penalty) is computed once per call, not
   once per sample;
+* a dense layer whose weights and bias are one block of the parameters (each
+  neuron's weights, then its bias) is one matrix product ``[W | b] @ [x; 1]`` (a row
+  of ones is laid out after its inputs), and its gradient ``[dW | db]`` another;
 * a delta row or parameter that receives its gradient from one place only is
-  written there directly (numpy's ``out=``) instead of computed and then added;
+  written there directly (numpy's ``out=``) instead of computed and then added, and
+  only rows and gradients that are added into are zeroed before a pass;
+* a rule whose array form takes ``out=`` (numpy's ufuncs, ``relu``) writes its rows
+  in place; derivatives that do not depend on the inputs (``add``, ``sub``, ``neg``)
+  are taken once;
 * a call runs on a plan: for each batch size (and thread) the trace keeps buffers
   for its value rows, delta rows and gradient, with every group's forward and
   backward step bound to views of them once, so a call is the numpy work and little
@@ -54,7 +61,9 @@ What the trace refuses (it never replays a number the eager engine would not giv
 * At replay: a sample outside an op's domain raises the same ``DomainError`` as the
   eager pass (``log(-1)``, division by 0, ``sqrt(-1)``, ...), a batch holding NaN is
   refused, and a sample whose output or gradient is NaN (inf - inf after an
-  overflow) raises :class:`TraceError` instead of returning it.
+  overflow) raises :class:`TraceError` instead of returning it. Each of these checks
+  is one reduction (the largest element is NaN exactly when some element is); only
+  when it finds a NaN is the array searched for the first one, to name it.
 
 Leaves that are neither inputs nor parameters (the ``1`` of ``1 - x``) are constants
 of the trace. The replay agrees with the eager engine up to rounding: numpy's
