@@ -813,15 +813,57 @@ add_to_object_grad(NodeObject *node, double contribution)
     return status;
 }
 
+/* Under detect_anomaly: the receiver's new total goes to the engine's check
+ * (check(sender, local, delta, total)) before it is stored. */
+static int
+checked_message(PyObject *check, NodeObject *node, double local, double delta,
+                NodeObject *parent, double contribution, uint64_t epoch)
+{
+    PyObject *total;
+    if (parent->mark == epoch)
+        total = PyFloat_FromDouble(contribution);
+    else if (parent->grad_obj == NULL)
+        total = PyFloat_FromDouble(parent->grad + contribution);
+    else {
+        PyObject *message = PyFloat_FromDouble(contribution);
+        if (message == NULL)
+            return -1;
+        total = PyNumber_Add(parent->grad_obj, message);
+        Py_DECREF(message);
+    }
+    if (total == NULL)
+        return -1;
+    PyObject *local_obj = PyFloat_FromDouble(local);
+    PyObject *delta_obj = PyFloat_FromDouble(delta);
+    PyObject *result = NULL;
+    if (local_obj != NULL && delta_obj != NULL) {
+        PyObject *call_args[4] = {(PyObject *)node, local_obj, delta_obj, total};
+        result = PyObject_Vectorcall(check, call_args, 4, NULL);
+    }
+    Py_XDECREF(local_obj);
+    Py_XDECREF(delta_obj);
+    int status = -1;
+    if (result != NULL) {
+        Py_DECREF(result);
+        if (parent->mark == epoch)
+            parent->mark = epoch + 1;
+        status = store_grad(parent, total);
+    }
+    Py_DECREF(total);
+    return status;
+}
+
 static PyObject *
 fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* backward(root, seed): Value.backward's float path, the mirror of engine.py's
-     * _backpropagate: the same nodes, messages and additions in the same order. */
-    if (nargs != 2 || !IS_NODE(args[0]) || !PyFloat_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "backward(root: Value, seed: float)");
+    /* backward(root, seed, check=None): Value.backward's float path, the mirror of
+     * engine.py's _backpropagate: the same nodes, messages and additions in the same
+     * order, each message checked by check() when given (detect_anomaly). */
+    if (nargs < 2 || nargs > 3 || !IS_NODE(args[0]) || !PyFloat_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "backward(root: Value, seed: float, check=None)");
         return NULL;
     }
+    PyObject *check = nargs == 3 && args[2] != Py_None ? args[2] : NULL;
     NodeObject *root = NODE(args[0]);
     double seed = PyFloat_AS_DOUBLE(args[1]);
     if (Py_SIZE(root) == 0) {
@@ -835,8 +877,8 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
 
     /* The interior nodes, parents before children: the depth-first search of
-     * engine.topological_order without its leaves. A visited node's grad is cleared:
-     * its first message sets it, later ones add (engine.py keeps a dict of deltas). */
+     * engine._depth_first with a mark (no leaves). A visited node's grad is cleared:
+     * its first message sets it, later ones add (as engine.py's loop does in .grad). */
     traversal_epoch += 2;
     uint64_t epoch = traversal_epoch;
     Stack stack = {NULL, 0, 0}, order = {NULL, 0, 0};
@@ -873,7 +915,12 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         for (Py_ssize_t i = 0; i < Py_SIZE(node); i++) {
             NodeObject *parent = NODE(node->edges[i].parent);
             double contribution = delta * node->edges[i].local;
-            if (parent->mark == epoch) { /* an interior node's first message */
+            if (check != NULL) {
+                if (checked_message(check, node, node->edges[i].local, delta, parent,
+                                    contribution, epoch))
+                    goto done;
+            }
+            else if (parent->mark == epoch) { /* an interior node's first message */
                 parent->grad = contribution;
                 parent->mark = epoch + 1;
             }
@@ -944,7 +991,7 @@ static PyMethodDef module_methods[] = {
     {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,
      "make(data, op, parents, local_grads, attrs): a recorded node."},
     {"backward", (PyCFunction)(void (*)(void))fast_backward, METH_FASTCALL,
-     "backward(root, seed): Value.backward's float path."},
+     "backward(root, seed, check=None): Value.backward's float path."},
     {"set_special_modes", fast_set_special_modes, METH_O,
      "set_special_modes(count): how many no_grad/detect_anomaly blocks are active."},
     {NULL},

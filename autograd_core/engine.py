@@ -174,16 +174,13 @@ class Value(NodeStore):
         """
         if not create_graph:
             seed = _as_float(gradient, "gradient")
-            if _compiled_backward is not None and not (stores._special_modes
-                                                       and is_anomaly_enabled()):
-                _compiled_backward(self, seed)  # the compiled mirror of the loop below
+            if not (stores._special_modes and is_anomaly_enabled()):
+                _float_backward(self, seed)
                 return
             # Under detect_anomaly a refused message must leave every grad as it was.
-            saved = [(node, node.grad) for node in topological_order(self)] if (
-                stores._special_modes and is_anomaly_enabled()) else []
+            saved = [(node, node.grad) for node in topological_order(self)]
             try:
-                for _ in _backpropagate(self, seed, {}, accumulate=True):
-                    pass
+                _float_backward(self, seed, check_message)
             except BaseException:
                 for node, old in saved:
                     node.grad = old
@@ -209,7 +206,19 @@ class Value(NodeStore):
 
 
 _node = stores.make_node
-_compiled_backward = None if stores._fastnode is None else stores._fastnode.backward
+
+
+def _python_backward(root: Value, seed: float, check: Any = None) -> None:
+    """``backward()``'s float path on the Python store: the loop, summing in ``.grad``.
+
+    ``check`` is for the compiled mirror, which is told to check each message under
+    ``detect_anomaly``; the loop consults the modes itself.
+    """
+    for _ in _backpropagate(root, seed, {}, accumulate=True):
+        pass
+
+
+_float_backward: Any = _python_backward if stores._fastnode is None else stores._fastnode.backward
 
 
 def _restore(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple,
@@ -282,9 +291,22 @@ def topological_order(*roots: Value) -> list[Value]:
     for root in roots:
         if not isinstance(root, Value):
             raise TypeError(f"topological_order takes Values; got {root!r}")
+    return _depth_first(roots, None)
+
+
+def _depth_first(roots: Sequence[Value], mark: float | None) -> list[Value]:
+    """The one depth-first search: the nodes the roots depend on, parents first.
+
+    With ``mark=None`` it remembers visited nodes in a set of its own and touches
+    nothing. ``backward()`` on the Python store passes a float object made for the
+    call: then only interior nodes are listed, and each is marked visited by setting
+    its grad to ``mark`` (their grads are about to be overwritten, and attribute
+    identity is cheaper than a set of a graph's size).
+    """
     order: list[Value] = []
-    seen: dict[Value, None] = {}
     emit = order.append
+    seen: set[Value] = set()
+    remember = seen.add
     for root in roots:
         stack: list[Any] = [root]
         pop = stack.pop
@@ -294,17 +316,21 @@ def topological_order(*roots: Value) -> list[Value]:
             if node is _EMIT:
                 emit(pop())
                 continue
-            if node in seen:
+            if mark is None:
+                if node in seen:
+                    continue
+                remember(node)
+            elif node._grad is mark:
                 continue
-            seen[node] = None
-            parents = node.parents
-            if not parents:
-                emit(node)
-                continue
+            else:
+                node._grad = mark
             push(node)
             push(_EMIT)
-            for parent in reversed(parents):
-                if parent not in seen:
+            for parent in reversed(node._parents):
+                if mark is None:
+                    if parent not in seen:
+                        push(parent)
+                elif parent._parents and parent._grad is not mark:
                     push(parent)
     return order
 
@@ -366,47 +392,53 @@ def _backpropagate(
 
     For the nodes of ``topological_order(root)`` from last to first, every node sends
     ``delta * local`` to each parent in argument order; a node's first message sets
-    its delta in ``deltas``, later ones add to it. ``.grad`` is not touched.
+    its delta, later ones add to it.
 
     Args:
         seed: the delta of ``root``.
-        deltas: filled with every reached node's delta.
+        deltas: filled with every reached node's delta (``.grad`` is not touched).
         create_graph: recompute local derivatives as Values, so that the deltas are
             Values that can be differentiated again.
-        accumulate: for ``backward()``: messages to a leaf add to its ``.grad``
-            (leaves add up over calls) and an interior node's delta is written to its
-            ``.grad`` when it sends, in the same order of additions as the compiled
-            store; ``deltas`` keeps only the deltas still being summed.
+        accumulate: ``backward()`` on the Python store (the compiled store runs this
+            loop's mirror in C): the deltas are summed in the nodes' ``.grad``
+            instead of ``deltas``, so each interior node ends with its delta and each
+            leaf adds its deltas to what it had, message by message.
         observe: yield each :class:`Message` as it is sent (else yield nothing).
     """
-    order = topological_order(root)
     check = stores._special_modes and is_anomaly_enabled()
-    if accumulate and not root.parents:
-        root.grad = root.grad + seed
-        return
-    deltas[root] = seed
+    if accumulate:
+        if not root._parents:
+            root._grad = root._grad + seed
+            return
+        unset = float("-0.0") + 0.0  # a zero made for this call: "no message yet"
+        order = _depth_first((root,), unset)
+        root._grad = seed
+    else:
+        unset = None
+        order = _depth_first((root,), None)
+        deltas[root] = seed
+    get = deltas.get
     for node in reversed(order):
-        parents = node.parents
+        parents = node._parents
         if not parents:
             continue
-        if accumulate:  # backward(): a node's delta is complete when it sends
-            node.grad = delta = deltas.pop(node)
-        else:
-            delta = deltas[node]
-        local_grads = _value_local_grads(node) if create_graph else node.local_grads
-        for index, (parent, local) in enumerate(zip(parents, local_grads)):
+        delta = node._grad if accumulate else deltas[node]
+        local_grads = _value_local_grads(node) if create_graph else node._local_grads
+        index = 0
+        for parent in parents:
+            local = local_grads[index]
             contribution = delta * local
-            into_grad = accumulate and not parent.parents
-            previous = parent.grad if into_grad else deltas.get(parent)
-            total = contribution if previous is None else previous + contribution
+            previous = parent._grad if accumulate else get(parent, unset)
+            total = contribution if previous is unset else previous + contribution
             if check:
                 check_message(node, local, delta, total)
-            if into_grad:
-                parent.grad = total
+            if accumulate:
+                parent._grad = total
             else:
                 deltas[parent] = total
             if observe:
                 yield Message(node, parent, index, local, delta, contribution, total)
+            index += 1
 
 
 def backward_steps(root: Value, gradient: Number = 1.0) -> Iterator[Message]:

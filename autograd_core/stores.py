@@ -330,6 +330,14 @@ def _set_attrs(node: Any, value: Any) -> None:
     node._attrs = value
 
 
+RAW_FIELDS = ("_grad", "_parents", "_local_grads")
+"""The fields the backward loop reads and writes without the public properties' checks.
+
+It writes only floats it computed itself (or a Value, for a leaf whose grad already is
+one), which both stores accept unchecked.
+"""
+
+
 class PythonNode:
     """The pure-Python node store: seven slots per node.
 
@@ -422,6 +430,10 @@ def bind(value_class: type, lift: Callable[[Any], Any], in_mode: Callable[..., A
     _value_class, _lift, _in_mode, _apply, _as_float = value_class, lift, in_mode, apply, as_float
     if _fastnode is not None:
         _fastnode.bind(value_class, lift, in_mode)
+        # The engine's backward loop reads the raw fields (on the Python store, the
+        # slots behind the checking properties); the compiled node's fields are raw.
+        for raw in RAW_FIELDS:
+            setattr(value_class, raw, _fastnode.Node.__dict__[raw[1:]])
     _binder.apply(RULES)
     if _binder not in rules_module._binders:
         rules_module._binders.append(_binder)

@@ -114,6 +114,36 @@ def test_anomaly_mode_gives_the_same_gradients_when_all_is_finite():
     assert [n.grad for n in topological_order(out2) if n.parents] == intermediates
 
 
+def test_anomaly_mode_adds_to_a_grad_that_is_a_value_as_backward_does():
+    results = []
+    for anomaly in (False, True):
+        a, b = Value(2.0), Value(3.0)
+        out = a * b + b * b
+        b.grad = Value(0.25)  # left by an earlier backward(create_graph=True)
+        if anomaly:
+            with detect_anomaly():
+                out.backward()
+        else:
+            out.backward()
+        assert isinstance(b.grad, Value)
+        results.append((a.grad, b.grad.data))
+    assert results[0] == results[1] == (3.0, 0.25 + 2.0 + 6.0)
+
+
+def test_a_leaf_whose_running_sum_overflows_is_caught_and_nothing_changes():
+    # Each message is finite; the leaf's total (what it had plus the message) is not.
+    x, big = Value(1.0), Value(1e308)
+    y = (x * 0.5).tanh() + x * big
+    x.grad = 1e308
+    inner = [n for n in topological_order(y) if n.parents]
+    before = [n.grad for n in inner]
+    with detect_anomaly(), pytest.raises(AnomalyError, match="produced inf"):
+        y.backward()
+    assert x.grad == 1e308 and [n.grad for n in inner] == before
+    y.backward()  # outside the block the same sum overflows quietly
+    assert x.grad == math.inf
+
+
 def test_detect_anomaly_as_decorator_and_nesting():
     @detect_anomaly()
     def overflow():

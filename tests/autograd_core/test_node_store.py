@@ -40,7 +40,7 @@ def test_the_store_in_use_is_the_one_asked_for():
 # exactly (float.hex), in graph order.
 PROGRAM = """
 import random
-from autograd_core import CORE, Value, apply_op, grad, topological_order
+from autograd_core import CORE, Value, apply_op, detect_anomaly, grad, topological_order
 rng = random.Random(7)
 print(CORE)
 leaves = [Value(rng.uniform(0.2, 1.5), label=f"x{i}") for i in range(6)]
@@ -64,8 +64,14 @@ for step in range(3000):
 root = pool[-1] * 0.5 + pool[-2] * 0.25 + pool[len(pool) // 2]
 root.backward()
 root.backward(2.0)
+leaves[5].grad = Value(0.25)  # a leaf whose grad is a Value adds messages the Value way
+try:  # each message checked (the compiled store's checked path) until one is refused
+    with detect_anomaly():
+        root.backward(-0.5)
+except ArithmeticError as error:  # every grad is left as it was
+    print("refused", error.op)
 for node in topological_order(root):
-    print(node.op, node.data.hex(), node.grad.hex(), [g.hex() for g in node.local_grads])
+    print(node.op, node.data.hex(), float(node.grad).hex(), [g.hex() for g in node.local_grads])
 first = grad(root, leaves[:2], create_graph=True)
 print([float(g).hex() for g in first], [float(d).hex() for d in grad(first[0], leaves[:3])])
 """
