@@ -481,10 +481,13 @@ def inputs_wanting_ones(absorbed: dict[Value, list[Value]],
     """
     wanting = set()
     for node, products in absorbed.items():
-        pairs = [_weight_first(p, param_pos) for p in products]
+        if len(node.parents) != len(products) + 1:
+            continue  # not exactly one term besides the products
         others = other_terms(node, products)
-        if (len(others) == 1 and others[0] in param_pos
-                and all(w in param_pos and x not in param_pos for w, x in pairs)):
+        if len(others) != 1 or others[0] not in param_pos:
+            continue
+        pairs = [_weight_first(p, param_pos) for p in products]
+        if all(w in param_pos and x not in param_pos for w, x in pairs):
             wanting.add(tuple(id(x) for _, x in pairs))
     return wanting
 
