@@ -52,11 +52,12 @@ def agrees_with_rules() -> bool:
 _VECDOT = getattr(np, "vecdot", None)  # numpy >= 2
 
 
-def _row_dots(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """``sum_m first[k, m] * second[k, m]`` for every k (numpy >= 2 has a ufunc for it)."""
+def _row_dots(first: np.ndarray, second: np.ndarray, out: np.ndarray) -> None:
+    """``out[k] = sum_m first[k, m] * second[k, m]`` for every k (numpy >= 2 has a ufunc)."""
     if _VECDOT is not None:
-        return _VECDOT(first, second)
-    return np.einsum("km,km->k", first, second)
+        _VECDOT(first, second, out=out)
+    else:
+        np.einsum("km,km->k", first, second, out=out)
 
 
 class ParamView:
@@ -158,8 +159,12 @@ class DotGroup:
         right: Any,
         others: list,
         wanted: dict[str, Any],
+        fold: ParamView | None = None,
     ) -> None:
         # left/right: ParamView or row indices, by form; others: ParamView or rows.
+        # fold (dense only): weights and biases as one view, the inputs' rows being
+        # followed by a row of ones (see _bias_fold).
+        self.fold = fold
         self.out_rows = out_rows
         self.form = form
         self.left = left
@@ -190,6 +195,19 @@ class DotGroup:
             s is not None for s in (self.left_scatter, self.right_scatter, *self.other_scatters)
         )
 
+    def gradient_writes(self) -> list[tuple[ParamView, bool]]:
+        """Every parameter view whose gradient the backward step writes, and whether it
+        assigns it (an exclusive view: ``out=``) rather than adds into it."""
+        if self.form == "constant":
+            views = [self.left] if self.left is self.right else [self.left, self.right]
+        else:
+            views = [self.left] if self.form == "dense" else []
+        # A dense layer's weights and squares' parameters are assigned when exclusive.
+        assigns = self.form == "dense" or self.left is self.right
+        writes = [(view, assigns and view.exclusive) for view in views]
+        return writes + [(view, view.exclusive) for view in self.others
+                         if isinstance(view, ParamView)]
+
     def bind(self, values: np.ndarray, deltas: np.ndarray, grads: np.ndarray) -> tuple:
         """This group's forward and backward steps on a plan's buffers.
 
@@ -211,7 +229,27 @@ class DotGroup:
                 term = read() if view is None else view.column(theta)
                 np.add(out, term, out=out)
 
-        if form == "dense":
+        fold = self.fold
+        if fold is not None:
+            # [W | b] @ [x; 1]: one matrix product adds the bias as well.
+            rows = self.right_index
+            saved[1] = values[rows]
+            extended = values[rows.start:rows.stop + 1]
+
+            def forward(theta: np.ndarray) -> None:
+                np.matmul(fold.read(theta), extended, out=out)
+
+        elif form == "dense" and type(self.right_index) is slice and len(read_others) == 1 \
+                and read_others[0][0] is not None:
+            # The usual layer: its inputs' rows are a view, its biases a parameter view.
+            second = saved[1] = values[self.right_index]
+            bias = read_others[0][0]
+
+            def forward(theta: np.ndarray) -> None:
+                np.matmul(left.read(theta), second, out=out)
+                np.add(out, bias.column(theta), out=out)
+
+        elif form == "dense":
             read_second = rows_of(self.right_index)
 
             def forward(theta: np.ndarray) -> None:
@@ -220,9 +258,13 @@ class DotGroup:
                 add_others(theta)
 
         elif form == "constant":
+            sums = out[:, 0]  # every column is the same sum: the first is computed
+            rest = out[:, 1:]
 
             def forward(theta: np.ndarray) -> None:
-                out[...] = _row_dots(left.read(theta), right.read(theta))[:, None]
+                _row_dots(left.read(theta), right.read(theta), sums)
+                if rest.size:
+                    rest[...] = sums[:, None]
                 add_others(theta)
 
         else:
@@ -257,10 +299,18 @@ class DotGroup:
             right_scatter = self.right_scatter
             right_into = None if right_scatter is None else right_scatter.destination(deltas)
             outer = left.ids.shape[0] == 1  # one sum: its input deltas are an outer product
+            # Folded, and the only writer of those gradients: [dW | db] = delta @ [x; 1]^T.
+            folded = None
+            if fold is not None and left.exclusive and self.others[0].exclusive:
+                folded = (fold.view_of(grads), extended.T)
+            # One bias that is its parameters' only source: its gradient is written here.
+            bias_into = send_others[0][2] if len(send_others) == 1 else None
 
             def backward(theta: np.ndarray) -> None:
                 second = saved[1]
-                if left_grads is not None:
+                if folded is not None:
+                    np.matmul(delta, folded[1], out=folded[0])
+                elif left_grads is not None:
                     np.matmul(delta, second.T, out=left_grads)
                 else:
                     left.add(grads, delta @ second.T)
@@ -273,17 +323,33 @@ class DotGroup:
                         np.multiply(first.T, delta, out=right_into)
                     else:
                         np.matmul(first.T, delta, out=right_into)
-                backward_others()
+                if folded is not None:
+                    return
+                if bias_into is not None:
+                    np.add.reduce(delta, axis=1, out=bias_into)
+                else:
+                    backward_others()
 
-        elif form == "constant" and left.window is not None and np.array_equal(left.ids,
-                                                                                right.ids):
+        elif form == "constant" and left is right and left.window is not None:
             # Squares (an L2 penalty): both factors send delta * p, so p gets 2 * delta * p
             # (doubling is exact: the same number as adding the two messages).
             into = left.view_of(grads)
+            doubled = np.empty((len(delta), 1))
+            summed = doubled[:, 0]
+            assign = left.exclusive
+
+            one_column = delta.shape[1] == 1  # no inputs: a batch of one, nothing to add
 
             def backward(theta: np.ndarray) -> None:
-                doubled = 2.0 * delta.sum(axis=1)[:, None]
-                np.add(into, doubled * left.read(theta), out=into)
+                if one_column:
+                    np.multiply(delta, 2.0, out=doubled)
+                else:
+                    np.add.reduce(delta, axis=1, out=summed)
+                    np.multiply(doubled, 2.0, out=doubled)
+                if assign:
+                    np.multiply(doubled, left.read(theta), out=into)
+                else:
+                    np.add(into, doubled * left.read(theta), out=into)
                 backward_others()
 
         elif form == "constant":
@@ -357,10 +423,12 @@ def dot_group(
     row_of: Callable[[Value], int],
     num_params: int,
     param_views: list[ParamView],
+    ones_rows: set[int] = frozenset(),
 ) -> DotGroup:
     """The fused sums of products ``members``, in the cheapest form that fits them.
 
-    Every parameter view it makes is appended to ``param_views``.
+    Every parameter view it makes is appended to ``param_views``. ``ones_rows`` are
+    the value rows that hold constant ones (see :func:`inputs_wanting_ones`).
     """
 
     def view(ids: Any) -> ParamView:
@@ -374,8 +442,11 @@ def dot_group(
     wanted: dict[str, Any] = {"left": False, "right": False}
     if all(w in param_pos and x in param_pos for w, x in pairs):
         form = "constant"
-        left = view([[param_pos[w] for w, _ in fp] for fp in factors])
-        right = view([[param_pos[x] for _, x in fp] for fp in factors])
+        left_ids = [[param_pos[w] for w, _ in fp] for fp in factors]
+        right_ids = [[param_pos[x] for _, x in fp] for fp in factors]
+        left = view(left_ids)
+        # Squares (w * w): one view for both factors, so that it may be exclusive.
+        right = left if right_ids == left_ids else view(right_ids)
     elif all(w in param_pos for w, _ in pairs) and all(
         [x for _, x in fp] == shared for fp in factors
     ):
@@ -397,7 +468,45 @@ def dot_group(
         else:
             others.append([row_of(p) for p in column])
     wanted["others"] = [any(p in live for p in column) for column in columns]
-    return DotGroup(out_rows, form, left, right, others, wanted)
+    fold = _bias_fold(left, right, others, ones_rows, num_params) if form == "dense" else None
+    return DotGroup(out_rows, form, left, right, others, wanted, fold)
+
+
+def inputs_wanting_ones(absorbed: dict[Value, list[Value]],
+                        param_pos: dict[Value, int]) -> set[tuple[int, ...]]:
+    """The inputs (ids, in order) of dense sums with one more parameter term (a bias).
+
+    The trace puts a row of ones after the rows of such inputs when it lays them out:
+    the layer's matrix product then adds the bias too (:func:`_bias_fold`).
+    """
+    wanting = set()
+    for node, products in absorbed.items():
+        if len(node.parents) != len(products) + 1:
+            continue  # not exactly one term besides the products
+        others = other_terms(node, products)
+        if len(others) != 1 or others[0] not in param_pos:
+            continue
+        pairs = [_weight_first(p, param_pos) for p in products]
+        if all(w in param_pos and x not in param_pos for w, x in pairs):
+            wanting.add(tuple(id(x) for _, x in pairs))
+    return wanting
+
+
+def _bias_fold(left: ParamView, right: list[int], others: list, ones_rows: set[int],
+               num_params: int) -> ParamView | None:
+    """A dense layer's weights and biases as one ``[k, m + 1]`` view of the parameters,
+    if its inputs' rows are consecutive and followed by a row of ones (else None).
+
+    ``[W | b] @ [x; 1]`` is ``W x + b`` in one matrix product, and
+    ``delta @ [x; 1]^T`` is ``[dW | db]``: the same sums, added in another order
+    (the replay agrees with the eager engine up to rounding either way).
+    """
+    if len(others) != 1 or not isinstance(others[0], ParamView) or not right:
+        return None
+    if right != list(range(right[0], right[0] + len(right))) or right[-1] + 1 not in ones_rows:
+        return None
+    combined = ParamView(np.column_stack([left.ids, others[0].ids]), num_params)
+    return combined if combined.window is not None and combined.unique else None
 
 
 def other_terms(node: Value, products: list[Value]) -> list[Value]:

@@ -53,7 +53,10 @@ class Rule:
         forward: ``forward(*inputs, *attrs)`` on Python floats; raises
             :class:`DomainError` outside the op's domain.
         forward_array: the same on numpy arrays, with the same domain checks (a
-            replayed trace refuses what the eager pass refuses).
+            replayed trace refuses what the eager pass refuses). If it takes a
+            keyword ``out`` (numpy's ufuncs do), ``forward_array(*inputs, *attrs,
+            out=array)`` must write the same numbers into ``array`` (the shape of the
+            result) and return it: the replay then fills its rows in place.
         local: ``local(*inputs, out, *attrs)`` -> tuple of local derivatives, one per
             input; runs on floats, numpy arrays and ``Value`` nodes.
         text: the rule in words and symbols, e.g. ``d tanh(x)/dx = 1 - tanh(x)^2``.
@@ -286,8 +289,8 @@ def _step(x: Any) -> Any:
     """1 where x > 0, else 0 (relu's derivative; 0 at the kink)."""
     if type(x) is float:
         return 1.0 if x > 0.0 else 0.0
-    if _is_array(x):
-        return (x > 0.0).astype(float)
+    if isinstance(x, np.ndarray):
+        return x > 0.0  # booleans multiply as 1 and 0: one numpy call, no float copy
     return 1.0 if x.data > 0.0 else 0.0
 
 
@@ -654,8 +657,13 @@ def _relu_forward(x: float) -> float:
     return x if x > 0.0 else 0.0
 
 
-def _relu_array(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0.0, x, 0.0)
+def _relu_array(x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        return np.where(x > 0.0, x, 0.0)
+    # The same numbers written in place: fmax takes 0 for NaN as the comparison does,
+    # and adding 0 turns the -0.0 that fmax keeps for -0.0 into the comparison's 0.0.
+    np.fmax(x, 0.0, out=out)
+    return np.add(out, 0.0, out=out)
 
 
 def _relu_local(x, out):

@@ -26,8 +26,15 @@ call spends its time in numpy rather than in Python:
 * a dense layer's weights and biases are read as views of the parameter array, and
   a sum of products of parameters (an L2 penalty) is computed once per call, not
   once per sample;
+* a dense layer whose weights and bias are one block of the parameters (each
+  neuron's weights, then its bias) is one matrix product ``[W | b] @ [x; 1]`` (a row
+  of ones is laid out after its inputs), and its gradient ``[dW | db]`` another;
 * a delta row or parameter that receives its gradient from one place only is
-  written there directly (numpy's ``out=``) instead of computed and then added;
+  written there directly (numpy's ``out=``) instead of computed and then added, and
+  only rows and gradients that are added into are zeroed before a pass;
+* a rule whose array form takes ``out=`` (numpy's ufuncs, ``relu``) writes its rows
+  in place; derivatives that do not depend on the inputs (``add``, ``sub``, ``neg``)
+  are taken once;
 * a call runs on a plan: for each batch size (and thread) the trace keeps buffers
   for its value rows, delta rows and gradient, with every group's forward and
   backward step bound to views of them once, so a call is the numpy work and little
@@ -54,7 +61,9 @@ What the trace refuses (it never replays a number the eager engine would not giv
 * At replay: a sample outside an op's domain raises the same ``DomainError`` as the
   eager pass (``log(-1)``, division by 0, ``sqrt(-1)``, ...), a batch holding NaN is
   refused, and a sample whose output or gradient is NaN (inf - inf after an
-  overflow) raises :class:`TraceError` instead of returning it.
+  overflow) raises :class:`TraceError` instead of returning it. Each of these checks
+  is one reduction (the largest element is NaN exactly when some element is); only
+  when it finds a NaN is the array searched for the first one, to name it.
 
 Leaves that are neither inputs nor parameters (the ``1`` of ``1 - x``) are constants
 of the trace. The replay agrees with the eager engine up to rounding: numpy's
@@ -74,6 +83,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -131,6 +141,7 @@ class _OpGroup:
             Scatter(rows) if want else None for rows, want in zip(parent_rows, wanted)
         ]
         self.needs_backward = any(wanted)
+        self.writes_into = _writes_into(rule.forward_array)
 
     def bind(self, values: np.ndarray, deltas: np.ndarray, grads: np.ndarray) -> tuple:
         """This group's forward and backward steps on a plan's buffers (see ``_Plan``)."""
@@ -139,11 +150,19 @@ class _OpGroup:
         views = [values[rows] if type(rows) is slice else None for rows in self.gathers]
         gathers = self.gathers
         saved: list = [views]
+        into = self.writes_into
 
         if all(view is not None for view in views):
+            arguments = (*views, *attrs)
+            if into:
 
-            def forward(theta: np.ndarray) -> None:
-                out[...] = rule_forward(*views, *attrs)
+                def forward(theta: np.ndarray) -> None:
+                    rule_forward(*arguments, out=out)
+
+            else:
+
+                def forward(theta: np.ndarray) -> None:
+                    out[...] = rule_forward(*arguments)
 
         else:
 
@@ -152,7 +171,10 @@ class _OpGroup:
                     view if view is not None else values[rows]
                     for view, rows in zip(views, gathers)
                 ]
-                out[...] = rule_forward(*args, *attrs)
+                if into:
+                    rule_forward(*args, *attrs, out=out)
+                else:
+                    out[...] = rule_forward(*args, *attrs)
 
         if not self.needs_backward:
             return forward, None
@@ -164,8 +186,29 @@ class _OpGroup:
             for scatter in self.scatters
         ]
 
+        constants = None
+        if self.rule.constant_local:  # the same derivatives for any inputs: taken once
+            constants = rule_local(*(0.5,) * len(gathers), 0.5, *attrs)
+        active = [(i, send) for i, send in enumerate(sends) if send is not None]
+        if len(active) == 1 and active[0][1][1] is not None:
+            # The usual case: one parent wants the delta, written straight into its rows.
+            index, (_, target) = active[0]
+            if constants is not None:
+                local = constants[index]
+
+                def backward(theta: np.ndarray) -> None:
+                    np.multiply(delta, local, out=target)
+
+            else:
+
+                def backward(theta: np.ndarray) -> None:
+                    np.multiply(delta, rule_local(*saved[0], out, *attrs)[index], out=target)
+
+            return forward, backward
+
         def backward(theta: np.ndarray) -> None:
-            for send, local in zip(sends, rule_local(*saved[0], out, *attrs)):
+            locals_ = constants if constants is not None else rule_local(*saved[0], out, *attrs)
+            for send, local in zip(sends, locals_):
                 if send is None:
                     continue
                 scatter, into = send
@@ -270,16 +313,22 @@ class Trace:
 
         self._groups: list[_OpGroup | fusion.DotGroup] = []
         self._param_views: list[fusion.ParamView] = []
+        # A row of ones after the inputs of a dense layer with biases (a constant leaf
+        # of its own): its matrix product then adds the biases too.
+        wanting_ones = fusion.inputs_wanting_ones(absorbed, param_pos) if absorbed else set()
+        ones_rows: set[int] = set()
         for key in sorted(groups, key=lambda k: k[0]):  # stable: first appearance per depth
             members = groups[key]
             start = len(row)
             for node in members:
                 row[node] = len(row)
             out_rows = slice(start, len(row))
+            if tuple(map(id, members)) in wanting_ones:
+                ones_rows.add(row_of(Value(1.0)))
             if key[1] == "dot":
                 self._groups.append(
                     fusion.dot_group(members, absorbed, out_rows, param_pos, live, row_of,
-                                     len(self.params), self._param_views)
+                                     len(self.params), self._param_views, ones_rows)
                 )
             else:
                 rule = RULES[key[1]]
@@ -311,6 +360,7 @@ class Trace:
                 and bool(np.all(sources[param_view.ids] == 1))
             )
         self._has_constant_rows = bool(constants)
+        self._mark_added_grads([param_pos[p] for p in read_params])
 
     def _mark_exclusive_scatters(self) -> None:
         """Let a scatter assign its delta rows when it is the only writer of them."""
@@ -329,6 +379,22 @@ class Trace:
             scatter.exclusive = scatter.order is None and bool(
                 np.all(writers[scatter.targets] == 1)
             )
+        # Rows added into (and the outputs, one of which is seeded) are zeroed before
+        # each backward pass, but for the seeded one, which is assigned; the others are
+        # assigned by their one writer, or never written. Per differentiated output:
+        added = np.concatenate([s.targets for s in scatters if not s.exclusive]
+                               + [self._output_rows])
+        self._added_rows = [_indices_or_none(np.setdiff1d(added, [seeded]))
+                            for seeded in self._output_rows]
+
+    def _mark_added_grads(self, read_param_ids: list[int]) -> None:
+        """The parameters whose gradients are added into (zeroed before each pass)."""
+        added = [np.asarray(read_param_ids, dtype=np.intp)]
+        for group in self._groups:
+            if isinstance(group, fusion.DotGroup):
+                added += [view.ids.ravel() for view, assigned in group.gradient_writes()
+                          if not assigned]
+        self._added_grads = _indices_or_none(np.concatenate(added))
 
     # -- replay ----------------------------------------------------------------
 
@@ -343,7 +409,8 @@ class Trace:
             )
         if array.shape[0] == 0 and self._num_inputs:
             raise ValueError("batch is empty; give at least one sample")
-        _refuse_nan(array, "batch", "a Value never holds NaN")
+        if array.size and _has_nan(array):
+            _refuse_nan(array, "batch", "a Value never holds NaN")
         return array
 
     def _param_values(self, param_values: Any) -> np.ndarray:
@@ -354,7 +421,8 @@ class Trace:
             raise ValueError(
                 f"param_values must have shape ({len(self.params)},); got {theta.shape}"
             )
-        _refuse_nan(theta, "param_values", "a Value never holds NaN")
+        if theta.size and _has_nan(theta):
+            _refuse_nan(theta, "param_values", "a Value never holds NaN")
         return theta
 
     def _plan(self, size: int) -> _Plan:
@@ -373,14 +441,70 @@ class Trace:
         samples = self._check_batch(batch)
         theta = self._param_values(param_values)
         plan = self._plan(max(samples.shape[0], 1))
-        values = plan.values
         if self._num_inputs:
-            values[: self._num_inputs] = samples.T
+            plan.values[: self._num_inputs] = samples.T
+        self._forward_pass(plan, theta)
+        return plan, theta
+
+    def _forward_pass(self, plan: _Plan, theta: np.ndarray) -> None:
+        """Every group's forward step (the plan's input rows are filled)."""
         if self._has_param_rows:
-            values[self._param_rows] = theta[self._param_ids, None]
+            plan.values[self._param_rows] = theta[self._param_ids, None]
         for step in plan.forward:
             step(theta)
-        return plan, theta
+
+    def _backward_pass(self, plan: _Plan, theta: np.ndarray, differentiate: int,
+                       reduction: str) -> np.ndarray:
+        """Every group's backward step; the gradients in the plan's array (not checked)."""
+        deltas, param_grads = plan.deltas, plan.grads
+        # Only rows and gradients that are added into need zeros: the others are
+        # assigned by their one writer on every call (see _mark_exclusive_scatters).
+        added_rows = self._added_rows[differentiate]
+        if added_rows is not None:
+            deltas[added_rows] = 0.0
+        if self._added_grads is not None:
+            param_grads[self._added_grads] = 0.0
+        deltas[self._output_rows[differentiate]] = (
+            1.0 / deltas.shape[1] if reduction == "mean" else 1.0
+        )
+        for step in plan.backward:
+            step(theta)
+        if self._has_param_rows:
+            param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
+        return param_grads
+
+    def _checked_results(self, plan: _Plan, param_grads: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample's outputs and a copy of the gradients, refused if one is NaN."""
+        outputs = plan.values[self._output_rows].T.copy()
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
+        _refuse_nan_grads(param_grads)
+        return outputs, param_grads.copy()
+
+    def _gathered_outputs_and_grad(
+        self, columns: np.ndarray, index: np.ndarray, theta: np.ndarray, reduction: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``outputs_and_grad(columns.T[index], param_values=theta)`` (output 0), for a
+        caller that refuses NaN in ``columns`` and ``theta`` itself (``nn.fit``'s traced
+        run, where they change only through checked paths).
+
+        ``columns`` is float64 ``[num_inputs, num_samples]`` and ``index`` valid sample
+        indices: they are gathered straight into the plan's input rows. The outputs and
+        gradients are checked as in ``outputs_and_grad``. The outputs are a new array
+        (column-major); the gradients are the plan's own array, valid until the next
+        replay in this thread: copy or consume them first.
+        """
+        plan = self._plan(max(len(index), 1))
+        if self._num_inputs:
+            columns.take(index, axis=1, out=plan.values[: self._num_inputs], mode="clip")
+        self._forward_pass(plan, theta)
+        param_grads = self._backward_pass(plan, theta, 0, reduction)
+        outputs = plan.values[self._output_rows].T  # fancy indexing: already a copy
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
+        _refuse_nan_grads(param_grads)
+        return outputs, param_grads
 
     def forward(self, batch: Any, *, param_values: Any = None) -> np.ndarray:
         """Every sample's outputs.
@@ -394,7 +518,8 @@ class Trace:
         """
         plan, _ = self._run_forward(batch, param_values)
         outputs = plan.values[self._output_rows].T.copy()
-        _refuse_nan_result(outputs, "output")
+        if _has_nan(outputs):
+            _refuse_nan_result(outputs, "output")
         return outputs
 
     def value_and_grad(
@@ -417,8 +542,11 @@ class Trace:
         self._check_reduction(reduction)
         plan, param_grads = self._value_and_grad(batch, param_values, 0, reduction)
         outputs = plan.values[self._output_rows[0]]
-        total = float(outputs.sum())
-        return (total / len(outputs) if reduction == "mean" else total), param_grads
+        total = float(np.add.reduce(outputs))
+        if total != total:  # a NaN output, or outputs of inf and -inf
+            _refuse_nan_result(outputs[:, None], "output")
+        _refuse_nan_grads(param_grads)
+        return (total / len(outputs) if reduction == "mean" else total), param_grads.copy()
 
     def outputs_and_grad(
         self,
@@ -455,7 +583,7 @@ class Trace:
                 f"got {differentiate!r}"
             )
         plan, param_grads = self._value_and_grad(batch, param_values, differentiate, reduction)
-        return plan.values[self._output_rows].T.copy(), param_grads
+        return self._checked_results(plan, param_grads)
 
     @staticmethod
     def _check_reduction(reduction: str) -> None:
@@ -465,24 +593,12 @@ class Trace:
     def _value_and_grad(
         self, batch: Any, param_values: Any, differentiate: int, reduction: str
     ) -> tuple[_Plan, np.ndarray]:
-        """Forward and backward on this thread's plan; the gradients as a new array."""
+        """Forward and backward on this thread's plan; the gradients in the plan's array.
+
+        The caller checks the outputs and gradients for NaN and copies the gradients.
+        """
         plan, theta = self._run_forward(batch, param_values)
-        deltas, param_grads = plan.deltas, plan.grads
-        deltas.fill(0.0)
-        param_grads.fill(0.0)
-        deltas[self._output_rows[differentiate]] = (
-            1.0 / deltas.shape[1] if reduction == "mean" else 1.0
-        )
-        for step in plan.backward:
-            step(theta)
-        if self._has_param_rows:
-            param_grads[self._param_ids] += deltas[self._param_rows].sum(axis=1)
-        _refuse_nan_result(plan.values[self._output_rows].T, "output")
-        bad_grads = np.flatnonzero(np.isnan(param_grads))
-        if len(bad_grads):
-            raise _nan_refusal(f"a non-finite gradient (NaN) for parameter {int(bad_grads[0])} "
-                               "on this batch")
-        return plan, param_grads.copy()
+        return plan, self._backward_pass(plan, theta, differentiate, reduction)
 
     def backward(self, batch: Any, *, reduction: str = "mean") -> float:
         """Like ``value_and_grad``, but adds the gradients to each parameter's ``.grad``.
@@ -507,12 +623,51 @@ class Trace:
         )
 
 
+def _writes_into(forward_array: Callable) -> bool:
+    """Whether a rule's array form takes ``out=`` (a ufunc, or a keyword ``out``)."""
+    if isinstance(forward_array, np.ufunc):
+        return True
+    try:
+        parameter = inspect.signature(forward_array).parameters.get("out")
+    except (TypeError, ValueError):  # no signature to read: the plain call
+        return False
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
 def _refuse_nan(array: np.ndarray, name: str, why: str) -> None:
     """ValueError naming the first NaN of an argument (rows are samples)."""
     bad = np.isnan(array)
     if bad.any():
         where = np.argwhere(bad)[0].tolist()
         raise ValueError(f"{name} holds NaN at index {where}; {why}")
+
+
+def _indices_or_none(indices: np.ndarray) -> slice | np.ndarray | None:
+    """Distinct indices as a slice or an index array (``None`` when there are none)."""
+    distinct = np.unique(indices)
+    return index_of(distinct.tolist()) if len(distinct) else None
+
+
+def _has_nan(array: np.ndarray) -> bool:
+    """Whether a non-empty array holds a NaN: one reduction, which a NaN anywhere reaches.
+
+    The largest element is NaN exactly when some element is (maximum propagates NaN,
+    and inf, -inf or -0.0 never make one), and a reduction raises no floating-point
+    warning, unlike a sum or a dot product that overflows.
+    """
+    top = _LARGEST(array, None)
+    return top != top
+
+
+_LARGEST = np.maximum.reduce
+
+
+def _refuse_nan_grads(grads: np.ndarray) -> None:
+    """TraceError instead of a NaN gradient."""
+    if grads.size and _has_nan(grads):
+        bad = int(np.flatnonzero(np.isnan(grads))[0])
+        raise _nan_refusal(f"a non-finite gradient (NaN) for parameter {bad} on this batch")
 
 
 def _refuse_nan_result(result: np.ndarray, what: str) -> None:

@@ -22,6 +22,7 @@ from autograd_core import Value, apply_op, no_grad
 from autograd_core.trace import Trace, trace
 
 from ._values import read_data, read_grads, uninterrupted, write_data, write_grads
+from .losses import Loss as LossBase
 from .module import Module
 from .optim import Optimizer
 
@@ -61,7 +62,7 @@ def _record(model: Module, params: tuple[Value, ...], X: np.ndarray, y: np.ndarr
             # The class index chooses a term, which a replay cannot do per sample, so
             # the loss of every class is weighted by the one-hot target instead.
             outputs = output_list(model(xs[:nin]))
-            terms = [xs[nin + k] * loss(outputs, k) for k in range(classes)]
+            terms = [xs[nin + k] * _sample_loss(loss, outputs, k) for k in range(classes)]
             return [apply_op("sum", *terms), *outputs]
 
         def columns(labels: np.ndarray) -> np.ndarray:
@@ -72,12 +73,25 @@ def _record(model: Module, params: tuple[Value, ...], X: np.ndarray, y: np.ndarr
         def per_sample(xs: list[Value]) -> list[Value]:
             targets = xs[nin] if y.ndim == 1 else xs[nin:nin + width]
             outputs = output_list(model(xs[:nin]))
-            return [loss(outputs, targets), *outputs]
+            return [_sample_loss(loss, outputs, targets), *outputs]
 
         def columns(labels: np.ndarray) -> np.ndarray:
             return labels.reshape(len(labels), width).astype(float)
     example = np.concatenate([X[0], columns(y[:1])[0]]).tolist()
     return TracedLoss(params, trace(per_sample, example, params), columns)
+
+
+def _sample_loss(loss: Loss, outputs: list, target: Any) -> Value:
+    """``loss(outputs, target)`` of one sample, without the mean's division by one.
+
+    ``x / 1`` is ``x`` (and its derivative 1), so the numbers are the same; the replay
+    is spared a division and its check for a zero divisor on every batch.
+    """
+    if isinstance(loss, LossBase):
+        losses = loss(outputs, target, reduction="none")
+        if len(losses) == 1:
+            return losses[0]
+    return loss(outputs, target)
 
 
 # Each model's recorded losses, kept while the model lives (outside its state, so
@@ -133,8 +147,13 @@ class TracedRun:
         self.penalty: Trace | None = None
         if regularizer is not None:
             self.penalty = trace(lambda _: _as_value(regularizer(model)), [], self.params)
-        self.data = self.batch_rows(features, labels)
+        # The replay's input rows as columns, one per sample: a batch is gathered from
+        # them straight into the replay. fit has refused non-finite features and labels.
+        self.columns = np.ascontiguousarray(self.batch_rows(features, labels).T)
+        self.no_columns = np.empty((0, 1))
+        self.no_index = np.zeros(1, dtype=np.intp)
         self.theta = read_data(self.params)
+        self.theta_checked = False
         self.grads = read_grads(self.params)
         position = {param: i for i, param in enumerate(self.params)}
         chosen = np.array([position[p] for p in optimizer.params], dtype=np.intp)
@@ -144,7 +163,6 @@ class TracedRun:
         self.chosen = chosen
         self.others = np.setdiff1d(np.arange(len(self.params)), chosen)
         self.update = _array_update(optimizer)
-        self.no_inputs = np.empty((1, 0))
 
     def batch_rows(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """The replay's input rows: features then target columns."""
@@ -152,14 +170,23 @@ class TracedRun:
 
     def batch(self, index: np.ndarray) -> tuple[float, np.ndarray]:
         """One training step on the samples ``index``: the batch loss and model outputs."""
-        outputs, grads = self.recorded.trace.outputs_and_grad(
-            self.data[index], param_values=self.theta)
-        value = float(outputs[:, 0].sum()) / len(index)
-        if self.penalty is not None:
-            penalty, penalty_grads = self.penalty.value_and_grad(
-                self.no_inputs, reduction="sum", param_values=self.theta)
-            value += penalty
-            grads += penalty_grads
+        # theta changes only through the optimiser's update (which refuses a non-finite
+        # value) and refresh(), after which it is checked once, here: the replays need
+        # not check it on every batch.
+        if not self.theta_checked:
+            self.recorded.trace._param_values(self.theta)  # ValueError on a NaN
+            self.theta_checked = True
+        # Both replays' gradients live in their plans: one new array holds the sum.
+        outputs, grads = self.recorded.trace._gathered_outputs_and_grad(
+            self.columns, index, self.theta, "mean")
+        value = float(np.add.reduce(outputs[:, 0])) / len(index)
+        if self.penalty is None:
+            grads = grads.copy()
+        else:
+            penalty, penalty_grads = self.penalty._gathered_outputs_and_grad(
+                self.no_columns, self.no_index, self.theta, "sum")
+            value += float(penalty[0, 0])
+            grads = grads + penalty_grads
         if self.whole:
             self.grads = grads
         else:
@@ -199,6 +226,7 @@ class TracedRun:
         """Read the parameters again (user code may have changed them)."""
         self.theta[...] = read_data(self.params)
         self.grads = read_grads(self.params)
+        self.theta_checked = False
 
 
 def _as_value(penalty: Any) -> Value:

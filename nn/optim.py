@@ -126,14 +126,14 @@ class Optimizer:
                                  f"got {array.shape}")
         # A finite sum means every term is finite (NaN and inf carry into a sum); only
         # when it is not (or overflows) are the terms looked at one by one.
-        if not np.isfinite(np.add.reduce(grads)):
+        if not math.isfinite(np.add.reduce(grads)):
             finite = np.isfinite(grads)
             if not finite.all():
                 index = int(np.flatnonzero(~finite)[0])
                 raise ValueError(f"{name}: parameter {index} has a non-finite gradient "
                                  f"{float(grads[index])!r}; lower the learning rate?")
         new_theta, state = self._update(theta, grads)
-        if not np.isfinite(np.add.reduce(new_theta)):
+        if not math.isfinite(np.add.reduce(new_theta)):
             finite = np.isfinite(new_theta)
             if not finite.all():
                 index = int(np.flatnonzero(~finite)[0])

@@ -380,3 +380,60 @@ def test_returned_arrays_are_not_changed_by_later_calls():
     np.testing.assert_array_equal(outputs, kept[0])
     np.testing.assert_array_equal(grads, kept[1])
     assert outputs.ravel().tolist() == [2.0, 0.0] and grads.tolist() == [0.5]
+
+
+# ---------------------------------------------------------------------------
+# How the replay saves numpy calls: the same numbers
+
+
+def test_a_layer_whose_weights_and_bias_are_one_block_is_one_matrix_product():
+    # make_mlp orders each neuron's weights, then its bias: a layer fed by the rows of
+    # the layer before has [W | b] as one block, and a row of ones follows its inputs.
+    rng = np.random.default_rng(29)
+    model, params = make_mlp([2, 5, 4, 1], rng)
+    batch = rng.normal(size=(11, 2))
+
+    def fn(v):
+        return model(v)[0]
+
+    traced = trace(fn, batch[0], params=params)
+    folded = [group for group in traced._groups if getattr(group, "fold", None) is not None]
+    assert len(folded) == 2  # the first layer reads the inputs: no row of ones there
+    eager_loss, eager_grads, eager_values = eager_value_and_grad(fn, batch, params)
+    assert close(traced.forward(batch)[:, 0], eager_values)
+    loss, grads = traced.value_and_grad(batch)
+    assert close(loss, eager_loss)
+    assert close(grads, eager_grads, scale=np.abs(eager_grads).max())
+    plain = trace(fn, batch[0], params=params, fuse=False)
+    assert close(plain.value_and_grad(batch)[1], grads, scale=np.abs(grads).max())
+
+
+def test_outputs_differentiated_in_turn_each_get_their_own_gradient():
+    # One plan serves every call: the seed of one output must not stay for the next,
+    # also when that output feeds the other.
+    w = Value(0.5)
+
+    def fn(x):
+        h = (w * x[0]).tanh()
+        return [h * h + w, h]
+
+    batch = np.array([[0.3], [-1.2], [2.0]])
+    traced = trace(fn, [1.0], params=[w])
+    for differentiate in (1, 0, 1, 0, 0):
+        _, grads = traced.outputs_and_grad(batch, differentiate=differentiate)
+        _, eager_grads, _ = eager_value_and_grad(lambda x, d=differentiate: fn(x)[d], batch, [w])
+        assert close(grads, eager_grads)
+
+
+def test_relu_written_in_place_is_its_array_form_bit_for_bit():
+    from autograd_core.rules import RULES
+
+    relu = RULES["relu"]
+    x = np.array([-math.inf, -2.0, -0.0, 0.0, 5e-324, 3.0, math.inf, math.nan])
+    out = np.full(x.shape, 7.0)
+    assert relu.forward_array(x, out=out) is out
+    expected = relu.forward_array(x)
+    eager = [relu.forward(float(v)) for v in x]
+    for values in (out, expected):
+        assert values.tolist() == eager  # NaN gives 0, as eagerly (NaN > 0 is false)
+        assert not np.signbit(values).any()  # -0.0 gives 0.0, as eagerly

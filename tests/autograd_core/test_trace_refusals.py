@@ -208,3 +208,32 @@ def test_eager_comparisons_are_unchanged():
     assert (a < 2, a <= 1, a > 0, a >= 1, float(a)) == (True, True, True, True, 1.0)
     assert engine.Value is Value
     assert apply_op("max", a, 2.0).data == 2.0
+
+
+def test_a_nan_gradient_is_refused_when_every_output_is_finite():
+    # w * x with w = 0 and x = inf is NaN; relu makes it 0 (a finite output), but the
+    # gradient with respect to w is 0 * inf = NaN: only the gradient shows it.
+    w = Value(0.0)
+    traced = trace(lambda x: (w * x[0]).relu(), [1.0], params=[w])
+    batch = [[1.0], [math.inf]]
+    with np.errstate(invalid="ignore"):
+        assert traced.forward(batch).tolist() == [[0.0], [0.0]]
+        with pytest.raises(TraceError, match="gradient"):
+            traced.value_and_grad(batch)
+        with pytest.raises(TraceError, match="gradient"):
+            traced.outputs_and_grad(batch)
+
+
+def test_infinities_are_numbers_and_a_nan_beside_them_is_still_found():
+    # The checks look for NaN with one reduction (the largest element): inf and -inf
+    # are not NaN, and a NaN anywhere, even beside them, is.
+    w = Value(2.0)
+    traced = trace(lambda x: w * x[0], [1.0], params=[w])
+    assert traced.forward([[math.inf], [-math.inf], [1.0]])[:, 0].tolist() == [
+        math.inf, -math.inf, 2.0]
+    with pytest.raises(ValueError, match=r"batch holds NaN at index \[2, 0\]"):
+        traced.forward([[math.inf], [-math.inf], [math.nan]])
+    with pytest.raises(ValueError, match="param_values holds NaN"):
+        traced.forward([[1.0]], param_values=[math.nan])
+    loss, grads = traced.value_and_grad([[math.inf], [1.0]], reduction="sum")
+    assert loss == math.inf and grads.tolist() == [math.inf]

@@ -274,3 +274,23 @@ def test_an_optimiser_over_part_of_the_model_leaves_the_rest_alone():
     np.testing.assert_allclose(_params(runs[1]), _params(runs[0]), **TOLERANCE)
     # The frozen parameters' gradients add up over every batch, as in the eager run.
     np.testing.assert_allclose(_grads(runs[1]), _grads(runs[0]), **TOLERANCE)
+
+
+def test_the_parameter_array_is_checked_for_nan_once_per_read_not_per_replay():
+    # A Value refuses NaN data, so the array read from the Values is finite; the run
+    # still checks it for NaN when it reads it (at the start and after each callback)
+    # before its replays, which then skip that check on every batch.
+    from nn._fit_trace import TracedRun
+
+    X, y = _moons()
+    model = nn.MLP(2, [4, 1], seed=1)
+    run = TracedRun(model, X, y, nn.hinge_loss, None, nn.SGD(model, lr=0.1))
+    index = np.arange(8)
+    run.batch(index)
+    assert run.theta_checked
+    run.theta[3] = np.nan  # not through a Value: as if one could hold NaN
+    run.theta_checked = False  # what refresh() leaves
+    with pytest.raises(ValueError, match=r"holds NaN at index \[3\]"):
+        run.batch(index)
+    with pytest.raises(ValueError, match="NaN"):
+        model.parameters()[0].data = float("nan")

@@ -20,8 +20,6 @@ NN_DIR = pathlib.Path(nn.__file__).parent
 SOURCES = sorted(NN_DIR.glob("*.py")) + [pathlib.Path(autograd_core.functional.__file__)]
 
 ALLOWED = {
-    ("_fit_trace", "TracedRun.batch"): "reads the run's own sample array (an attribute "
-    "named data), not a Value",
     ("_values", "read_data"): "copies parameter values into a numpy array for the "
     "optimiser's update, outside any graph",
     ("_values", "read_grads"): "copies gradients (a Value grad after create_graph) into a "
