@@ -438,7 +438,8 @@ def _backpropagate(
             if accumulate:
                 if type(total) is float:
                     parent._grad = total
-                else:  # a numpy local, or a leaf's Value grad: stored as assigned
+                else:  # a leaf's Value grad plus the message, or a numpy number from
+                    # numpy data (a registered rule's forward): stored as assigned
                     parent.grad = total
             else:
                 deltas[parent] = total

@@ -375,9 +375,10 @@ RAW_FIELDS = ("_grad", "_parents", "_local_grads")
 """The fields the backward loop reads and writes without the public properties' checks.
 
 It writes only exact floats there, which both stores accept unchecked; anything else (a
-leaf's Value grad plus a message, which a subclass may answer with anything; a message
-from a rule whose local derivative was a numpy scalar) goes through the checking
-``grad`` property, as the compiled store's loop does.
+leaf's Value grad plus a message, which a subclass may answer with anything; a numpy
+number, when a registered rule's forward gave numpy data and the Python store's rules
+computed their local derivatives from it) goes through the checking ``grad`` property,
+as the compiled store's loop does.
 """
 
 
