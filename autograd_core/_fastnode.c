@@ -856,14 +856,21 @@ checked_message(PyObject *check, NodeObject *node, double local, double delta,
 static PyObject *
 fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* backward(root, seed, check=None): Value.backward's float path, the mirror of
-     * engine.py's _backpropagate: the same nodes, messages and additions in the same
-     * order, each message checked by check() when given (detect_anomaly). */
-    if (nargs < 2 || nargs > 3 || !IS_NODE(args[0]) || !PyFloat_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "backward(root: Value, seed: float, check=None)");
+    /* backward(root, seed, check=None, careful=False): Value.backward's float path,
+     * the mirror of engine.py's _backpropagate: the same nodes, messages and additions
+     * in the same order, each message checked by check() when given (detect_anomaly).
+     * Returns True when done. Adding to a leaf's grad that is a Value can fail half
+     * way, so unless careful is true (the caller has saved every grad) a pass that
+     * would reach such a leaf writes nothing and returns False. */
+    if (nargs < 2 || nargs > 4 || !IS_NODE(args[0]) || !PyFloat_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "backward(root: Value, seed: float, check=None, careful=False)");
         return NULL;
     }
-    PyObject *check = nargs == 3 && args[2] != Py_None ? args[2] : NULL;
+    PyObject *check = nargs >= 3 && args[2] != Py_None ? args[2] : NULL;
+    int careful = nargs == 4 ? PyObject_IsTrue(args[3]) : 0;
+    if (careful < 0)
+        return NULL;
     NodeObject *root = NODE(args[0]);
     double seed = PyFloat_AS_DOUBLE(args[1]);
     if (Py_SIZE(root) == 0) { /* a leaf adds the seed to what it had, like a message */
@@ -878,16 +885,17 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         else
             root->grad += seed;
-        Py_RETURN_NONE;
+        Py_RETURN_TRUE;
     }
 
     /* The interior nodes, parents before children: the depth-first search of
-     * engine._depth_first with a mark (no leaves). A visited node's grad is cleared:
-     * its first message sets it, later ones add (as engine.py's loop does in .grad). */
+     * engine._depth_first with a mark (no leaves). Nothing is written yet: a visited
+     * node's first message sets its grad, later ones add (as engine.py's loop does). */
     traversal_epoch += 2;
     uint64_t epoch = traversal_epoch;
     Stack stack = {NULL, 0, 0}, order = {NULL, 0, 0};
     PyObject *result = NULL;
+    int object_leaves = 0; /* a reached leaf whose grad is a Value */
     if (stack_push(&stack, (uintptr_t)root))
         goto done;
     while (stack.size) {
@@ -901,17 +909,23 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (node->mark == epoch)
             continue;
         node->mark = epoch;
-        node->grad = 0.0;
-        Py_CLEAR(node->grad_obj);
         if (stack_push(&stack, item | 1))
             goto done;
         for (Py_ssize_t i = Py_SIZE(node) - 1; i >= 0; i--) {
             NodeObject *parent = NODE(node->edges[i].parent);
-            if (Py_SIZE(parent) && parent->mark != epoch && stack_push(&stack, (uintptr_t)parent))
+            if (Py_SIZE(parent) == 0)
+                object_leaves |= parent->grad_obj != NULL;
+            else if (parent->mark != epoch && stack_push(&stack, (uintptr_t)parent))
                 goto done;
         }
     }
+    if (object_leaves && !careful) {
+        Py_INCREF(Py_False);
+        result = Py_False;
+        goto done;
+    }
     root->grad = seed;
+    Py_CLEAR(root->grad_obj);
 
     /* Children before parents: every parent receives delta * local. */
     for (Py_ssize_t k = order.size - 1; k >= 0; k--) {
@@ -927,6 +941,7 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             else if (parent->mark == epoch) { /* an interior node's first message */
                 parent->grad = contribution;
+                Py_CLEAR(parent->grad_obj);
                 parent->mark = epoch + 1;
             }
             else if (parent->grad_obj == NULL)
@@ -935,8 +950,8 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 goto done;
         }
     }
-    Py_INCREF(Py_None);
-    result = Py_None;
+    Py_INCREF(Py_True);
+    result = Py_True;
 done:
     PyMem_Free(stack.items);
     PyMem_Free(order.items);
@@ -996,7 +1011,7 @@ static PyMethodDef module_methods[] = {
     {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,
      "make(data, op, parents, local_grads, attrs): a recorded node."},
     {"backward", (PyCFunction)(void (*)(void))fast_backward, METH_FASTCALL,
-     "backward(root, seed, check=None): Value.backward's float path."},
+     "backward(root, seed, check=None, careful=False): Value.backward's float path."},
     {"set_special_modes", fast_set_special_modes, METH_O,
      "set_special_modes(count): how many no_grad/detect_anomaly blocks are active."},
     {NULL},

@@ -174,13 +174,15 @@ class Value(NodeStore):
         """
         if not create_graph:
             seed = _as_float(gradient, "gradient")
-            if not (stores._special_modes and is_anomaly_enabled()):
-                _float_backward(self, seed)
+            anomaly = stores._special_modes and is_anomaly_enabled()
+            if not anomaly and _float_backward(self, seed):
                 return
-            # Under detect_anomaly a refused message must leave every grad as it was.
+            # The careful path: under detect_anomaly (a message can be refused), or when
+            # a reached leaf's grad is a Value (adding to it can fail), every grad is
+            # saved first and put back if the pass does not finish.
             saved = [(node, node.grad) for node in topological_order(self)]
             try:
-                _float_backward(self, seed, check_message)
+                _float_backward(self, seed, check_message if anomaly else None, True)
             except BaseException:
                 for node, old in saved:
                     node.grad = old
@@ -208,14 +210,21 @@ class Value(NodeStore):
 _node = stores.make_node
 
 
-def _python_backward(root: Value, seed: float, check: Any = None) -> None:
+def _python_backward(root: Value, seed: float, check: Any = None,
+                     careful: bool = False) -> bool:
     """``backward()``'s float path on the Python store: the loop, summing in ``.grad``.
 
-    ``check`` is for the compiled mirror, which is told to check each message under
-    ``detect_anomaly``; the loop consults the modes itself.
+    Returns whether it ran: as the compiled mirror does, it writes nothing and
+    returns False, unless ``careful`` (every grad saved by the caller), when the pass
+    would add to a leaf's grad that is a Value. ``check`` is for the compiled
+    mirror; the loop consults ``detect_anomaly`` itself.
     """
-    for _ in _backpropagate(root, seed, {}, accumulate=True):
-        pass
+    try:
+        for _ in _backpropagate(root, seed, {}, accumulate=True, careful=careful):
+            pass
+    except _ValueGradLeaf:
+        return False
+    return True
 
 
 _float_backward: Any = _python_backward if stores._fastnode is None else stores._fastnode.backward
@@ -294,14 +303,21 @@ def topological_order(*roots: Value) -> list[Value]:
     return _depth_first(roots, None)
 
 
-def _depth_first(roots: Sequence[Value], mark: float | None) -> list[Value]:
+class _ValueGradLeaf(Exception):
+    """The search met a leaf whose grad is a Value (see :func:`_depth_first`)."""
+
+
+def _depth_first(roots: Sequence[Value], mark: object | None,
+                 careful: bool = True) -> list[Value]:
     """The one depth-first search: the nodes the roots depend on, parents first.
 
     With ``mark=None`` it remembers visited nodes in a set of its own and touches
-    nothing. ``backward()`` on the Python store passes a float object made for the
-    call: then only interior nodes are listed, and each is marked visited by setting
-    its grad to ``mark`` (their grads are about to be overwritten, and attribute
-    identity is cheaper than a set of a graph's size).
+    nothing. ``backward()`` on the Python store passes an object made for the call:
+    then only interior nodes are listed, and each is marked visited in the Python
+    store's ``_mark`` slot (attribute identity is cheaper than a set of a graph's
+    size). Unless ``careful``, it raises :class:`_ValueGradLeaf` on meeting a leaf
+    whose grad is a Value: adding to such a grad can fail, so that backward must
+    save every grad before it writes one.
     """
     order: list[Value] = []
     emit = order.append
@@ -320,18 +336,21 @@ def _depth_first(roots: Sequence[Value], mark: float | None) -> list[Value]:
                 if node in seen:
                     continue
                 remember(node)
-            elif node._grad is mark:
+            elif node._mark is mark:
                 continue
             else:
-                node._grad = mark
+                node._mark = mark
             push(node)
             push(_EMIT)
             for parent in reversed(node._parents):
                 if mark is None:
                     if parent not in seen:
                         push(parent)
-                elif parent._parents and parent._grad is not mark:
-                    push(parent)
+                elif parent._parents:
+                    if parent._mark is not mark:
+                        push(parent)
+                elif type(parent._grad) is not float and not careful:
+                    raise _ValueGradLeaf
     return order
 
 
@@ -386,7 +405,7 @@ def _check_same_rule(node: Value, live: float, recorded: float) -> None:
 
 def _backpropagate(
     root: Value, seed: Any, deltas: dict[Value, Any], *, create_graph: bool = False,
-    accumulate: bool = False, observe: bool = False,
+    accumulate: bool = False, careful: bool = True, observe: bool = False,
 ) -> Iterator[Message]:
     """The backward pass: the one loop behind ``backward``, ``grad`` and ``backward_steps``.
 
@@ -402,7 +421,10 @@ def _backpropagate(
         accumulate: ``backward()`` on the Python store (the compiled store runs this
             loop's mirror in C): the deltas are summed in the nodes' ``.grad``
             instead of ``deltas``, so each interior node ends with its delta and each
-            leaf adds its deltas to what it had, message by message.
+            leaf adds its deltas to what it had, message by message. Nothing is
+            written before the search is done; ``careful=False`` then refuses (with
+            :class:`_ValueGradLeaf`) to start a pass that reaches a leaf whose grad
+            is a Value, since adding to it can fail half way.
         observe: yield each :class:`Message` as it is sent (else yield nothing).
     """
     check = stores._special_modes and is_anomaly_enabled()
@@ -413,9 +435,10 @@ def _backpropagate(
                 check_message(root, 1.0, seed, total)
             root.grad = total
             return
-        unset = float("-0.0") + 0.0  # a zero made for this call: "no message yet"
-        order = _depth_first((root,), unset)
+        unset = object()  # made for this call: "visited, no message yet"
+        order = _depth_first((root,), unset, careful)
         root._grad = seed
+        root._mark = None
     else:
         unset = None
         order = _depth_first((root,), None)
@@ -431,18 +454,22 @@ def _backpropagate(
         for parent in parents:
             local = local_grads[index]
             contribution = delta * local
-            previous = parent._grad if accumulate else get(parent, unset)
-            total = contribution if previous is unset else previous + contribution
+            if not accumulate:
+                previous = get(parent, unset)
+                total = contribution if previous is unset else previous + contribution
+            elif parent._mark is unset:  # an interior node's first message
+                parent._mark = None
+                total = contribution
+            else:
+                total = parent._grad + contribution
             if check:
                 check_message(node, local, delta, total)
-            if accumulate:
-                if type(total) is float:
-                    parent._grad = total
-                else:  # a leaf's Value grad plus the message, or a numpy number from
-                    # numpy data (a registered rule's forward): stored as assigned
-                    parent.grad = total
-            else:
+            if not accumulate:
                 deltas[parent] = total
+            elif careful:  # a leaf's Value grad plus the message: stored as assigned
+                parent.grad = total
+            else:  # no such leaf: the messages and sums are floats
+                parent._grad = total
             if observe:
                 yield Message(node, parent, index, local, delta, contribution, total)
             index += 1

@@ -137,6 +137,7 @@ def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
         node._parents = (x, y)
         node._local_grads = shared if shared is not None else local(a, b, out)
         node._attrs = ()
+        node._mark = None
         return node
 
     if not reflected:
@@ -166,6 +167,7 @@ def _python_unary(rule: Rule) -> Callable[[Any], Any]:
         node._parents = (x,)
         node._local_grads = shared if shared is not None else local(data, out)
         node._attrs = ()
+        node._mark = None
         return node
 
     return method
@@ -383,7 +385,7 @@ as the compiled store's loop does.
 
 
 class PythonNode:
-    """The pure-Python node store: seven slots per node.
+    """The pure-Python node store: eight slots per node.
 
     Used when the compiled store (``_fastnode.Node``) is not built or
     ``AUTOGRAD_CORE_PURE`` is set; ``Value`` adds everything else, and :func:`bind`
@@ -392,7 +394,8 @@ class PythonNode:
     both stores); the store's own hot path uses the slots.
     """
 
-    __slots__ = ("_data", "_grad", "_label", "_op", "_parents", "_local_grads", "_attrs")
+    __slots__ = ("_data", "_grad", "_label", "_op", "_parents", "_local_grads", "_attrs",
+                 "_mark")
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PythonNode:
         node = _new_value(cls)
@@ -403,6 +406,7 @@ class PythonNode:
         node._parents = ()
         node._local_grads = ()
         node._attrs = ()
+        node._mark = None
         return node
 
     data = property(attrgetter("_data"), _set_data, _no_delete("data"), "The value (a float).")
@@ -459,6 +463,7 @@ def _python_make(data: float, op: str, parents: tuple, local_grads: tuple, attrs
     node._parents = parents
     node._local_grads = local_grads
     node._attrs = attrs
+    node._mark = None  # backward()'s visited mark (see engine._depth_first)
     return node
 
 
