@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import sys
 
 import numpy as np
 import pytest
 
 import nn
-from autograd_core import AnomalyError, DomainError, Value, detect_anomaly, topological_order
+from autograd_core import (
+    CORE,
+    AnomalyError,
+    DomainError,
+    Value,
+    detect_anomaly,
+    topological_order,
+)
 
 
 def _grads(root: Value) -> list:
@@ -222,3 +230,50 @@ def test_an_optimiser_step_with_a_non_finite_gradient_changes_no_parameter(bad):
         optimizer.step()
     assert [p.data for p in model.parameters()] == params
     assert optimizer.steps == 0 and optimizer.first_moments.tolist() == [0.0] * len(params)
+
+
+@pytest.mark.skipif(CORE != "compiled", reason="the compiled store's pass (the Python "
+                    "store's is stopped where it is, as the README says)")
+def test_ctrl_c_never_lands_inside_the_compiled_stores_pass():
+    # SIGALRM raising KeyboardInterrupt every 50 microseconds while a long chain's
+    # backward runs: it is seen before or after the compiled pass, never inside it,
+    # so the leaves hold either their old grads or the complete new ones.
+    armed = []
+    interrupted = []
+
+    def interrupt(signum, frame):
+        if armed:
+            interrupted.append(1)
+            raise KeyboardInterrupt
+
+    def chain():
+        x, w = Value(0.5), Value(0.999)
+        y = x
+        for _ in range(30_000):
+            y = y * w
+        x.grad, w.grad = 1.0, 2.0
+        return x, w, y
+
+    reference_x, reference_w, reference = chain()
+    reference.backward()
+    new = (reference_x.grad, reference_w.grad)
+    outcomes = []
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        for _ in range(20):
+            x, w, y = chain()
+            try:
+                armed.append(1)
+                signal.setitimer(signal.ITIMER_REAL, 5e-5, 5e-5)
+                y.backward()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                armed.clear()
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            outcomes.append((x.grad, w.grad))
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert interrupted, "no interrupt arrived"
+    assert set(outcomes) <= {(1.0, 2.0), new}
+    assert new in outcomes and new != (1.0, 2.0)
