@@ -835,15 +835,19 @@ def _logsumexp_local(*xs_and_out):
         return tuple(_sigmoid_float(x - others)
                      for x, others in zip(xs, _all_others(xs, _logaddexp_float)))
     if _is_array(out):
-        finite = np.isfinite(out)
-        ties = [np.asarray(x == out, dtype=float) for x in xs]
-        count = sum(ties[1:], ties[0])
-        locals_ = []
+        # All inputs at once, one row each: the running sums are ufunc accumulations.
+        stacked = np.stack(np.broadcast_arrays(*xs, out)[:-1]).astype(float)
+        others = np.full_like(stacked, -np.inf)
+        if len(xs) > 1:
+            left = np.logaddexp.accumulate(stacked[:-1], axis=0)
+            right = np.logaddexp.accumulate(stacked[:0:-1], axis=0)[::-1]
+            others[0], others[-1] = right[0], left[-1]
+            np.logaddexp(left[:-1], right[1:], out=others[1:-1])
+        ties = (stacked == out).astype(float)
         with np.errstate(invalid="ignore", over="ignore"):
-            for x, others, tie in zip(xs, _all_others(xs, np.logaddexp), ties):
-                share = _sigmoid_array(x - others)
-                locals_.append(np.where(finite, share, tie / np.maximum(count, 1.0)))
-        return tuple(locals_)
+            shares = np.where(np.isfinite(out), _sigmoid_array(stacked - others),
+                              ties / np.maximum(ties.sum(axis=0), 1.0))
+        return tuple(shares)
     if math.isinf(out.data):
         return _tied_share([float(x.data) for x in xs], out.data)
     return tuple((x - _others(xs, i, _logsumexp_value)).sigmoid() for i, x in enumerate(xs))
@@ -853,7 +857,8 @@ def _all_others(xs: Any, logaddexp: Callable) -> list:
     """For each i, the logsumexp of every input but the i-th (-inf for a single input).
 
     From running sums from the left and from the right, joined pairwise with
-    ``logaddexp``: 3n operations, not n logsumexps of n - 1 inputs each.
+    ``logaddexp``: 3n operations, not n logsumexps of n - 1 inputs each (the array
+    form does the same with ufunc accumulations).
     """
     n = len(xs)
     if n == 1:
