@@ -833,7 +833,7 @@ def _logsumexp_local(*xs_and_out):
         if math.isinf(out):
             return _tied_share(xs, out)
         return tuple(_sigmoid_float(x - others)
-                     for x, others in zip(xs, _all_others(xs, _logaddexp_float)))
+                     for x, others in zip(xs, _all_others(xs)))
     if _is_array(out):
         # All inputs at once, one row each: the running sums are ufunc accumulations.
         stacked = np.stack(np.broadcast_arrays(*xs, out)[:-1]).astype(float)
@@ -853,23 +853,23 @@ def _logsumexp_local(*xs_and_out):
     return tuple((x - _others(xs, i, _logsumexp_value)).sigmoid() for i, x in enumerate(xs))
 
 
-def _all_others(xs: Any, logaddexp: Callable) -> list:
+def _all_others(xs: list[float]) -> list[float]:
     """For each i, the logsumexp of every input but the i-th (-inf for a single input).
 
-    From running sums from the left and from the right, joined pairwise with
-    ``logaddexp``: 3n operations, not n logsumexps of n - 1 inputs each (the array
-    form does the same with ufunc accumulations).
+    From running sums from the left and from the right, joined pairwise: 3n
+    operations, not n logsumexps of n - 1 inputs each (the array form does the same
+    with ufunc accumulations).
     """
     n = len(xs)
     if n == 1:
         return [-math.inf]
     left = [xs[0]]  # left[k]: the first k + 1 inputs
     for x in xs[1:n - 1]:
-        left.append(logaddexp(left[-1], x))
+        left.append(_logaddexp_float(left[-1], x))
     right = [xs[n - 1]]  # right[k]: the last k + 1 inputs
     for x in reversed(xs[1:n - 1]):
-        right.append(logaddexp(right[-1], x))
-    middle = [logaddexp(left[i - 1], right[n - 2 - i]) for i in range(1, n - 1)]
+        right.append(_logaddexp_float(right[-1], x))
+    middle = [_logaddexp_float(left[i - 1], right[n - 2 - i]) for i in range(1, n - 1)]
     return [right[n - 2], *middle, left[n - 2]]
 
 
