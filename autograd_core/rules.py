@@ -810,17 +810,24 @@ def _logsumexp_forward(*xs: float) -> float:
     return top + math.log1p(rest)
 
 
+def _stacked(xs: tuple) -> np.ndarray:
+    """The inputs as the rows of one float array (broadcast if their shapes differ)."""
+    try:
+        return np.array(xs, dtype=float)
+    except ValueError:
+        return np.stack(np.broadcast_arrays(*xs)).astype(float)
+
+
 def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
-    stacked = np.stack(np.broadcast_arrays(*xs)).astype(float)
+    stacked = _stacked(xs)
     top = stacked.max(axis=0)
     finite = np.isfinite(top)
     with np.errstate(invalid="ignore"):
         exps = np.exp(stacked - np.where(finite, top, 0.0))
-    np.put_along_axis(exps, stacked.argmax(axis=0)[None], 0.0, axis=0)
-    rest = exps[0]
-    for row in exps[1:]:  # in argument order, as on floats
-        rest = rest + row
-    return np.where(finite, top + np.log1p(rest), top)
+    columns = exps.reshape(len(xs), -1)  # the largest term of each column is left out
+    columns[stacked.reshape(len(xs), -1).argmax(axis=0), np.arange(columns.shape[1])] = 0.0
+    # Summed along the first axis numpy adds row after row: argument order, as on floats.
+    return np.where(finite, top + np.log1p(exps.sum(axis=0)), top)
 
 
 def _logsumexp_local(*xs_and_out):
@@ -836,7 +843,7 @@ def _logsumexp_local(*xs_and_out):
                      for x, others in zip(xs, _all_others(xs)))
     if _is_array(out):
         # All inputs at once, one row each: the running sums are ufunc accumulations.
-        stacked = np.stack(np.broadcast_arrays(*xs, out)[:-1]).astype(float)
+        stacked = _stacked(tuple(xs))
         others = np.full_like(stacked, -np.inf)
         if len(xs) > 1:
             left = np.logaddexp.accumulate(stacked[:-1], axis=0)
