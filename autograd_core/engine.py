@@ -323,6 +323,7 @@ def _depth_first(roots: Sequence[Value], mark: object | None,
     emit = order.append
     seen: set[Value] = set()
     remember = seen.add
+    marking = mark is not None
     for root in roots:
         stack: list[Any] = [root]
         pop = stack.pop
@@ -332,18 +333,18 @@ def _depth_first(roots: Sequence[Value], mark: object | None,
             if node is _EMIT:
                 emit(pop())
                 continue
-            if mark is None:
-                if node in seen:
+            if marking:
+                if node._mark is mark:
                     continue
-                remember(node)
-            elif node._mark is mark:
+                node._mark = mark
+            elif node in seen:
                 continue
             else:
-                node._mark = mark
+                remember(node)
             push(node)
             push(_EMIT)
             for parent in reversed(node._parents):
-                if mark is None:
+                if not marking:
                     if parent not in seen:
                         push(parent)
                 elif parent._parents:
@@ -444,6 +445,7 @@ def _backpropagate(
         order = _depth_first((root,), None)
         deltas[root] = seed
     get = deltas.get
+    raw = accumulate and not careful
     for node in reversed(order):
         parents = node._parents
         if not parents:
@@ -454,22 +456,23 @@ def _backpropagate(
         for parent in parents:
             local = local_grads[index]
             contribution = delta * local
-            if not accumulate:
+            if accumulate:
+                if parent._mark is unset:  # an interior node's first message
+                    parent._mark = None
+                    total = contribution
+                else:
+                    total = parent._grad + contribution
+            else:
                 previous = get(parent, unset)
                 total = contribution if previous is unset else previous + contribution
-            elif parent._mark is unset:  # an interior node's first message
-                parent._mark = None
-                total = contribution
-            else:
-                total = parent._grad + contribution
             if check:
                 check_message(node, local, delta, total)
-            if not accumulate:
-                deltas[parent] = total
-            elif careful:  # a leaf's Value grad plus the message: stored as assigned
-                parent.grad = total
-            else:  # no such leaf: the messages and sums are floats
+            if raw:  # no leaf with a Value grad: the messages and sums are floats
                 parent._grad = total
+            elif accumulate:  # a leaf's Value grad plus the message: stored as assigned
+                parent.grad = total
+            else:
+                deltas[parent] = total
             if observe:
                 yield Message(node, parent, index, local, delta, contribution, total)
             index += 1
