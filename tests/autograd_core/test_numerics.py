@@ -95,6 +95,18 @@ def test_logsumexp_local_derivatives_on_arrays_are_the_softmax(xs):
             close(float(local[sample]), reference)
 
 
+def test_logsumexp_on_arrays_gives_a_sample_the_same_bits_alone_or_in_a_batch():
+    # The terms are added in argument order whatever the batch's shape: a batch of one
+    # (or 0-d inputs, as a replay's constants) must not be summed pairwise instead.
+    rule = RULES["logsumexp"]
+    columns = np.random.default_rng(0).uniform(-3.0, 3.0, (12, 200))  # 12 inputs
+    batch = rule.forward_array(*columns)
+    for sample in range(columns.shape[1]):
+        alone = rule.forward_array(*columns[:, sample:sample + 1])
+        zero_d = rule.forward_array(*(np.array(x) for x in columns[:, sample]))
+        assert (alone[0], float(zero_d)) == (batch[sample], batch[sample]), sample
+
+
 @pytest.mark.parametrize("xs", VECTORS)
 def test_log_softmax_values_and_gradients(xs):
     inputs = [Value(x) for x in xs]
