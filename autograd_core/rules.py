@@ -826,10 +826,13 @@ def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
         exps = np.exp(stacked - np.where(finite, top, 0.0))
     columns = exps.reshape(len(xs), -1)  # the largest term of each column is left out
     columns[stacked.reshape(len(xs), -1).argmax(axis=0), np.arange(columns.shape[1])] = 0.0
-    # Added row after row, in argument order as on floats: an accumulation is sequential
-    # by definition, where sum(axis=0) goes pairwise on one column (a batch of one, 0-d
-    # inputs) and a sample's bits would depend on its batch.
-    rest = np.add.accumulate(columns, axis=0)[-1].reshape(top.shape)
+    # Added row after row, in argument order as on floats. sum(axis=0) does so over two
+    # columns or more, but on one column (a batch of one, 0-d inputs) it goes pairwise
+    # and a sample's bits would depend on its batch: an accumulation is sequential.
+    if columns.shape[1] > 1:
+        rest = columns.sum(axis=0).reshape(top.shape)
+    else:
+        rest = np.add.accumulate(columns[:, 0])[-1:].reshape(top.shape)
     return np.where(finite, top + np.log1p(rest), top)
 
 
