@@ -135,7 +135,12 @@ def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
         node._label = ""
         node._op = name
         node._parents = (x, y)
-        node._local_grads = shared if shared is not None else local(a, b, out)
+        if shared is not None:
+            node._local_grads = shared
+        elif type(a) is float and type(b) is float:
+            node._local_grads = local(a, b, out)
+        else:  # numpy data (a registered rule's forward): read as the compiled store does
+            node._local_grads = _read_locals(local(a, b, out), 2, name)
         node._attrs = ()
         node._mark = None
         return node
@@ -165,7 +170,12 @@ def _python_unary(rule: Rule) -> Callable[[Any], Any]:
         node._label = ""
         node._op = name
         node._parents = (x,)
-        node._local_grads = shared if shared is not None else local(data, out)
+        if shared is not None:
+            node._local_grads = shared
+        elif type(data) is float:
+            node._local_grads = local(data, out)
+        else:  # numpy data (a registered rule's forward): read as the compiled store does
+            node._local_grads = _read_locals(local(data, out), 1, name)
         node._attrs = ()
         node._mark = None
         return node
@@ -376,11 +386,10 @@ def _set_attrs(node: Any, value: Any) -> None:
 RAW_FIELDS = ("_grad", "_parents", "_local_grads")
 """The fields the backward loop reads and writes without the public properties' checks.
 
-It writes only exact floats there, which both stores accept unchecked; anything else (a
-leaf's Value grad plus a message, which a subclass may answer with anything; a numpy
-number, when a registered rule's forward gave numpy data and the Python store's rules
-computed their local derivatives from it) goes through the checking ``grad`` property,
-as the compiled store's loop does.
+It writes only floats there: local derivatives are recorded as floats on both stores
+(numpy data included), so every message and sum is one, unless a reached leaf's grad
+is a Value; such a pass runs in ``careful`` mode and writes through the checking
+``grad`` property, as the compiled store's loop does.
 """
 
 
@@ -448,7 +457,7 @@ def _made_locals(parents: Any, local_grads: Any, op: str) -> tuple:
 def _python_make(data: float, op: str, parents: tuple, local_grads: tuple, attrs: tuple) -> Any:
     """Make a recorded node (the engine's own constructor): its fields are not checked
     again, but its local derivatives are read as floats, as the compiled store does."""
-    if parents and op not in _float_ops:
+    if parents and (op not in _float_ops or type(data) is not float):
         if type(local_grads) is not tuple or len(local_grads) != len(parents):
             local_grads = _made_locals(parents, local_grads, op)
         for item in local_grads:

@@ -101,6 +101,14 @@ TABLE = [
      "f = rule('int_local', lambda: (np.int64(2),))\ny = apply_op('int_local', x)\n"
      "(y * 3.0).backward()",
      "(x.grad, type(x.grad).__name__)"),
+    # Numpy data from a registered rule's forward: the next ops' local derivatives
+    # (and so the grads backward() writes) are floats all the same.
+    ("grad-after-backward-through-numpy-data",
+     "def local(x, out):\n    '''d f(x)/dx = 1'''\n    return (1.0,)\n"
+     "register('np_data', 1, lambda x: np.float64(x), lambda x: x, local)\n"
+     "w = Value(3.0)\ny = apply_op('np_data', x) * w\nz = (y * y).exp() * 0.0 + y\n"
+     "z.backward()",
+     "(w.grad, type(w.grad).__name__, [type(g).__name__ for g in y.local_grads])"),
     # A rule's local derivatives are read as floats when a node is recorded, or refused.
     ("local-grads-numpy-scalars", "f = rule('np_local', lambda: (np.float32(0.5),))\n"
      "y = x.np_local()", "[(g, type(g).__name__) for g in y.local_grads]"),
@@ -194,6 +202,7 @@ EXPECTED = {
         "TypeError: Value.grad must be a real number or a Value; got '3' (str)",
     "grad-after-backward-through-numpy-local-grads": "ok (6.0, 'float')",
     "grad-after-backward-through-numpy-int-local-grads": "ok (6.0, 'float')",
+    "grad-after-backward-through-numpy-data": "ok (1.5, 'float', ['float', 'float'])",
     "local-grads-numpy-scalars": "ok [(0.5, 'float')]",
     "local-grads-bool-through-apply-op": "ok [(1.0, 'float')]",
     "local-grads-str": "TypeError: must be real number, not str",
