@@ -890,7 +890,8 @@ fast_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
     /* The interior nodes, parents before children: the depth-first search of
      * engine._depth_first with a mark (no leaves). Nothing is written yet: a visited
-     * node's first message sets its grad, later ones add (as engine.py's loop does). */
+     * node's first message sets its grad, later ones add (engine.py's loop starts
+     * such a sum at -0.0, which adds exactly: the same bits). */
     traversal_epoch += 2;
     uint64_t epoch = traversal_epoch;
     Stack stack = {NULL, 0, 0}, order = {NULL, 0, 0};

@@ -332,26 +332,24 @@ def _depth_first(roots: Sequence[Value], mark: object | None,
             node = pop()
             if node is _EMIT:
                 emit(pop())
-                continue
-            if marking:
-                if node._mark is mark:
-                    continue
-                node._mark = mark
-            elif node in seen:
-                continue
-            else:
+            elif marking:
+                if node._mark is not mark:
+                    node._mark = mark
+                    push(node)
+                    push(_EMIT)
+                    for parent in reversed(node._parents):
+                        if parent._parents:
+                            if parent._mark is not mark:
+                                push(parent)
+                        elif not careful and type(parent._grad) is not float:
+                            raise _ValueGradLeaf
+            elif node not in seen:
                 remember(node)
-            push(node)
-            push(_EMIT)
-            for parent in reversed(node._parents):
-                if not marking:
+                push(node)
+                push(_EMIT)
+                for parent in reversed(node._parents):
                     if parent not in seen:
                         push(parent)
-                elif parent._parents:
-                    if parent._mark is not mark:
-                        push(parent)
-                elif type(parent._grad) is not float and not careful:
-                    raise _ValueGradLeaf
     return order
 
 
@@ -436,16 +434,21 @@ def _backpropagate(
                 check_message(root, 1.0, seed, total)
             root.grad = total
             return
-        unset = object()  # made for this call: "visited, no message yet"
-        order = _depth_first((root,), unset, careful)
+        # Until a grad has been set to a Value, no leaf's grad is one: no need to look.
+        order = _depth_first((root,), object(), careful or not stores._value_grads)
+        # An interior node's sum starts at -0.0, the one float that adds exactly: its
+        # first message becomes its delta bit for bit, as in the compiled mirror.
+        for node in order:
+            node._grad = -0.0
         root._grad = seed
-        root._mark = None
     else:
-        unset = None
         order = _depth_first((root,), None)
         deltas[root] = seed
+    unset = object()
     get = deltas.get
-    raw = accumulate and not careful
+    # No leaf's grad is a Value and no message is checked: the sums are floats,
+    # written raw, and a message is one line.
+    raw = accumulate and not careful and not check and not observe
     for node in reversed(order):
         parents = node._parents
         if not parents:
@@ -455,27 +458,24 @@ def _backpropagate(
         index = 0
         for parent in parents:
             local = local_grads[index]
+            index += 1
+            if raw:
+                parent._grad = parent._grad + delta * local
+                continue
             contribution = delta * local
             if accumulate:
-                if parent._mark is unset:  # an interior node's first message
-                    parent._mark = None
-                    total = contribution
-                else:
-                    total = parent._grad + contribution
+                total = parent._grad + contribution
             else:
                 previous = get(parent, unset)
                 total = contribution if previous is unset else previous + contribution
             if check:
                 check_message(node, local, delta, total)
-            if raw:  # no leaf with a Value grad: the messages and sums are floats
-                parent._grad = total
-            elif accumulate:  # a leaf's Value grad plus the message: stored as assigned
+            if accumulate:  # a leaf's grad may be a Value: stored through its checks
                 parent.grad = total
             else:
                 deltas[parent] = total
             if observe:
-                yield Message(node, parent, index, local, delta, contribution, total)
-            index += 1
+                yield Message(node, parent, index - 1, local, delta, contribution, total)
 
 
 def backward_steps(root: Value, gradient: Number = 1.0) -> Iterator[Message]:

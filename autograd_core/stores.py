@@ -355,9 +355,20 @@ def _set_data(node: Any, value: Any) -> None:
     node._data = value if type(value) is float and value == value else _as_data(value)
 
 
+# Whether a Python-store node's grad has ever been set to a Value (create_graph, or
+# by hand). Until then no leaf's grad can be one, and backward() skips looking.
+_value_grads = False
+
+
 def _set_grad(node: Any, value: Any) -> None:
-    node._grad = value if type(value) is float or isinstance(value, _value_class) else (
-        _as_grad(value))
+    global _value_grads
+    if type(value) is float:
+        node._grad = value
+    elif isinstance(value, _value_class):
+        _value_grads = True
+        node._grad = value
+    else:
+        node._grad = _as_grad(value)
 
 
 def _str_setter(name: str) -> Callable[[Any, Any], None]:

@@ -10,9 +10,14 @@ parameter, and the optimiser's own state, as they were. Run on both node stores 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import os
 import signal
+import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +112,48 @@ def test_a_backward_that_reaches_a_value_grad_gives_the_same_numbers_as_before()
     out.backward(0.5)
     out2.backward(0.5)
     assert a2.grad == a.grad and isinstance(b2.grad, Value) and b2.grad.data == b.grad
+
+
+# A fresh process: backward() on the Python store looks for a leaf whose grad is a
+# Value only once some grad has been set to one, so the first such grad must count.
+_FIRST_VALUE_GRAD = textwrap.dedent("""
+    import json
+    from autograd_core import Value, topological_order
+
+    def build():
+        a, b, x = Value(2.0, "a"), Value(-1.0, "b"), Value(0.0, "x")
+        y = (a * b + x.sqrt() * a).tanh() + b * b
+        return y + x.sqrt() * 0.0, x
+
+    z, x = build()
+    z.backward(); z.backward()  # before any grad is a Value: the plain pass
+    plain = [node.grad for node in topological_order(z)]
+    z2, x2 = build()
+    x2.grad = Value(0.5)  # the process's first Value grad; x2 gets a NaN message
+    before = [node.grad for node in topological_order(z2)]
+    try:
+        z2.backward()
+        refused = False
+    except ValueError:
+        refused = True
+    after = [node.grad for node in topological_order(z2)]
+    z3, _ = build()
+    z3.backward(); z3.backward()  # the plain pass again, after the search looks
+    print(json.dumps({"refused": refused, "unchanged": before == after,
+                      "plain": [repr(g) for g in plain],
+                      "again": [repr(node.grad) for node in topological_order(z3)]}))
+""")
+
+
+def test_the_first_value_grad_of_a_process_makes_backward_careful():
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _FIRST_VALUE_GRAD], cwd=root,
+                          env=dict(os.environ), capture_output=True, text=True,
+                          timeout=120, check=True)
+    report = json.loads(done.stdout)
+    assert report["refused"] and report["unchanged"]
+    assert report["plain"] == report["again"]
+    assert report["plain"][-1] == "1.0" and "nan" in report["plain"]  # the root; x
 
 
 def _graph_with_a_value_grad():
