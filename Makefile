@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test docs lint sanitize bench clean
+.PHONY: setup demo test docs lint sanitize bench bench-compare clean
 
 setup: $(VENV)/.installed
 	@bash .ci/system-deps
@@ -49,6 +49,13 @@ lint: setup
 bench: $(VENV)/.installed
 	@mkdir -p benchmarks/results
 	$(PYTHON) benchmarks/run.py --output benchmarks/results/latest.md
+
+# This checkout's figures against an earlier commit's, alternated in one run:
+# make bench-compare REV=<commit>
+bench-compare: $(VENV)/.installed
+	@test -n "$(REV)" || { echo "usage: make bench-compare REV=<commit>"; exit 2; }
+	@mkdir -p benchmarks/results
+	$(PYTHON) benchmarks/compare.py $(REV) --output benchmarks/results/compare.md
 
 clean:
 	rm -rf $(VENV) out build docs/_generated .pytest_cache .hypothesis

@@ -77,10 +77,15 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def measure(workload: str, engine: str, repeats: int) -> dict:
-    """One (workload, engine) pair in a fresh process of the benchmark environment."""
+def measure(workload: str, engine: str, repeats: int, packages: str | None = None) -> dict:
+    """One (workload, engine) pair in a fresh process of the benchmark environment.
+
+    ``packages``: the checkout whose packages the worker imports (default: this one).
+    """
     command = [VENV_PYTHON, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]
     env = worker_environment()
+    if packages is not None:
+        env["BENCH_PACKAGES"] = packages
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]

@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # the repository root: our packages
+# The repository root (our packages), or another checkout's (compare.py times an
+# earlier commit's packages with this file).
+sys.path.insert(0, os.environ.get("BENCH_PACKAGES") or os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 # CPU time of this process, not wall time: the numbers stay meaningful on a machine

@@ -1,0 +1,53 @@
+"""benchmarks/compare.py's table: figures, ratios, marks and refusals (no timing)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import compare  # noqa: E402
+
+
+def _rows(table: str) -> dict[tuple[str, str], list[str]]:
+    cells = {}
+    for line in table.splitlines():
+        parts = [p.strip() for p in line.strip("|").split("|")]
+        if len(parts) == 6 and parts[0].startswith("W"):
+            cells[(parts[0], parts[1])] = parts[2:]
+    return cells
+
+
+def test_the_table_gives_the_fastest_values_and_the_median_ratio_and_marks_it():
+    rev = [{"forward_ns": 100.0, "backward_ns": 50.0, "core": "compiled"},
+           {"forward_ns": 110.0, "backward_ns": 40.0, "core": "compiled"},
+           {"forward_ns": 100.0, "backward_ns": 50.0, "core": "compiled"}]
+    head = [{"forward_ns": 105.0, "backward_ns": 60.0, "core": "compiled"},
+            {"forward_ns": 99.0, "backward_ns": 44.0, "core": "compiled"},
+            {"forward_ns": 130.0, "backward_ns": 56.0, "core": "compiled"}]
+    text = compare.table("abc123", 3, {("W1", "eager", 7): {"rev": rev, "head": head}})
+    cells = _rows(text)
+    # forward ratios 1.05, 0.9, 1.3: median 1.05; backward 1.2, 1.1, 1.12: median 1.12
+    assert cells[("W1 eager [compiled]", "forward ns/op")] == ["100.000", "99.000", "1.05", ""]
+    assert cells[("W1 eager [compiled]", "backward ns/op")] == [
+        "40.000", "44.000", "1.12", "**worse by more than 10%**"]
+    assert text.rstrip().endswith("1 figure(s) more than 10% worse than abc123.")
+
+
+def test_w2_depths_are_figures_and_a_failed_depth_is_not():
+    result = {"depths": {"10000": {"ok": True, "seconds": 0.5},
+                         "1000000": {"ok": False, "error": "RecursionError"}}}
+    assert list(compare.figures(result)) == [("chain of 10,000, s", 0.5)]
+
+
+def test_a_row_that_fails_or_ran_on_the_wrong_store_compares_nothing():
+    ok = {"ms_per_step": 1.0, "core": "compiled"}
+    text = compare.table("abc123", 1, {
+        ("W4", "replay", 200): {"rev": [{"error": "AttributeError: no logsumexp"}],
+                                "head": [ok]},
+        ("W3", "eager", 0): {"rev": [{"ms_per_step": 1.0, "core": "python"}], "head": [ok]},
+    })
+    assert "| W4 replay | - | | | | fails on abc123: AttributeError: no logsumexp |" in text
+    assert "| W3 eager | - | | | | fails on abc123: ran on the python node store |" in text
+    assert text.rstrip().endswith("0 figure(s) more than 10% worse than abc123.")
