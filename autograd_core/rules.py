@@ -822,8 +822,12 @@ def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
     stacked = _stacked(xs)
     top = stacked.max(axis=0)
     finite = np.isfinite(top)
-    with np.errstate(invalid="ignore"):
-        exps = np.exp(stacked - np.where(finite, top, 0.0))
+    all_finite = finite.all()  # the usual case: no where and no error state to set
+    if all_finite:
+        exps = np.exp(stacked - top)
+    else:
+        with np.errstate(invalid="ignore"):
+            exps = np.exp(stacked - np.where(finite, top, 0.0))
     columns = exps.reshape(len(xs), -1)  # the largest term of each column is left out
     columns[stacked.reshape(len(xs), -1).argmax(axis=0), np.arange(columns.shape[1])] = 0.0
     # Added row after row, in argument order as on floats. sum(axis=0) does so over two
@@ -833,6 +837,8 @@ def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
         rest = columns.sum(axis=0).reshape(top.shape)
     else:
         rest = np.add.accumulate(columns[:, 0])[-1:].reshape(top.shape)
+    if all_finite:
+        return top + np.log1p(rest)
     return np.where(finite, top + np.log1p(rest), top)
 
 
@@ -856,9 +862,12 @@ def _logsumexp_local(*xs_and_out):
             right = np.logaddexp.accumulate(stacked[:0:-1], axis=0)[::-1]
             others[0], others[-1] = right[0], left[-1]
             np.logaddexp(left[:-1], right[1:], out=others[1:-1])
+        finite = np.isfinite(out)
+        if finite.all():  # the usual case: no infinite output to share out
+            return tuple(_sigmoid_array(stacked - others))
         ties = (stacked == out).astype(float)
         with np.errstate(invalid="ignore", over="ignore"):
-            shares = np.where(np.isfinite(out), _sigmoid_array(stacked - others),
+            shares = np.where(finite, _sigmoid_array(stacked - others),
                               ties / np.maximum(ties.sum(axis=0), 1.0))
         return tuple(shares)
     if math.isinf(out.data):
