@@ -1004,6 +1004,61 @@ fast_set_checkers(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Whether a buffer format is one native-order C double ("d", numpy's "<d" here). */
+static int
+native_double(const char *format)
+{
+    if (format == NULL)
+        return 0;
+    if (*format == '@' || *format == '=' || *format == (PY_LITTLE_ENDIAN ? '<' : '>'))
+        format++;
+    return format[0] == 'd' && format[1] == '\0';
+}
+
+static PyObject *
+fast_read_data(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* read_data(nodes, out): out[i] = nodes[i].data for a tuple of Values, into a
+     * writable C-contiguous buffer of len(nodes) doubles (a float64 numpy array). A
+     * node of the bound Value class is read from its field; any other object through
+     * its data attribute, as the Python store reads it. */
+    if (nargs != 2 || !PyTuple_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "read_data(nodes: tuple, out: float64 buffer)");
+        return NULL;
+    }
+    PyObject *nodes = args[0];
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(nodes);
+    PyObject *result = NULL;
+    if (!native_double(view.format) || view.len != n * (Py_ssize_t)sizeof(double)) {
+        PyErr_Format(PyExc_ValueError, "read_data(): out must hold %zd float64 values", n);
+        goto done;
+    }
+    double *out = (double *)view.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(nodes, i);
+        if (Py_TYPE(item) == value_type && PyFloat_Check(NODE(item)->data)) {
+            out[i] = PyFloat_AS_DOUBLE(NODE(item)->data);
+            continue;
+        }
+        PyObject *data = PyObject_GetAttr(item, data_name);
+        if (data == NULL)
+            goto done;
+        double value = PyFloat_AsDouble(data);
+        Py_DECREF(data);
+        if (value == -1.0 && PyErr_Occurred())
+            goto done;
+        out[i] = value;
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"set_checkers", fast_set_checkers, METH_VARARGS,
      "set_checkers(as_data, as_grad): what assigning data or grad stores, or refuses."},
@@ -1013,6 +1068,8 @@ static PyMethodDef module_methods[] = {
      "make(data, op, parents, local_grads, attrs): a recorded node."},
     {"backward", (PyCFunction)(void (*)(void))fast_backward, METH_FASTCALL,
      "backward(root, seed, check=None, careful=False): Value.backward's float path."},
+    {"read_data", (PyCFunction)(void (*)(void))fast_read_data, METH_FASTCALL,
+     "read_data(nodes, out): out[i] = nodes[i].data, into a float64 buffer."},
     {"set_special_modes", fast_set_special_modes, METH_O,
      "set_special_modes(count): how many no_grad/detect_anomaly blocks are active."},
     {NULL},

@@ -454,6 +454,21 @@ NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
 """The class ``Value`` extends: the compiled node, or :class:`PythonNode`."""
 
 
+def _read_data_python(nodes: tuple, out: np.ndarray) -> None:
+    if type(nodes) is not tuple:
+        raise TypeError("read_data(nodes: tuple, out: float64 buffer)")
+    if out.dtype != np.float64 or out.size != len(nodes) or not out.flags.c_contiguous:
+        raise ValueError(f"read_data(): out must hold {len(nodes)} float64 values")
+    out.reshape(-1)[:] = [node.data for node in nodes]
+
+
+read_data: Callable[[tuple, np.ndarray], None] = (
+    _read_data_python if _fastnode is None else _fastnode.read_data)
+"""``out[i] = nodes[i].data`` for a tuple of Values, into a C-contiguous float64 array
+of as many elements (the trace reads its parameters so; the compiled store reads
+its nodes' fields without making a float object each)."""
+
+
 def _made_locals(parents: Any, local_grads: Any, op: str) -> tuple:
     """``make``'s local derivatives when they are not a tuple as long as ``parents``: a
     tuple subclass as a tuple, else the compiled store's errors."""

@@ -91,7 +91,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fusion, modes
+from . import fusion, modes, stores
 from .engine import Value, detect_anomaly, is_grad_enabled, topological_order
 from .modes import in_package, user_frame
 from .rows import Scatter, index_of
@@ -415,7 +415,9 @@ class Trace:
 
     def _param_values(self, param_values: Any) -> np.ndarray:
         if param_values is None:
-            return np.array([p.data for p in self.params], dtype=float)
+            theta = np.empty(len(self.params))
+            stores.read_data(self.params, theta)
+            return theta
         theta = np.asarray(param_values, dtype=float)
         if theta.shape != (len(self.params),):
             raise ValueError(

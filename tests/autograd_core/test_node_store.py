@@ -7,16 +7,19 @@ in one run.
 
 import copy
 import gc
+import math
 import os
 import pickle
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograd_core import CORE, Value, grad, topological_order
 from autograd_core.rules import RULES
+from autograd_core.stores import read_data
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = bool(os.environ.get("AUTOGRAD_CORE_PURE"))
@@ -215,3 +218,33 @@ def test_a_graph_survives_copy_and_pickle_with_its_shape_grads_and_labels(clone)
     assert cx is not x
     z.backward()  # the copy is a working graph of its own
     assert cx.grad == 2 * x.grad and x.grad == cx.grad / 2
+
+
+class _Sub(Value):
+    __slots__ = ()
+
+
+def test_read_data_copies_each_nodes_value_bit_for_bit():
+    values = [1.5, -0.0, 0.0, math.inf, -math.inf, 5e-324, 1.7976931348623157e308, -2.0]
+    nodes = tuple(Value(v) if i % 2 else _Sub(v) for i, v in enumerate(values))
+    nodes += ((nodes[0] * nodes[-1]).tanh(),)  # an interior node, its data the op's result
+    out = np.full(len(nodes), 123.0)
+    read_data(nodes, out)
+    assert [v.hex() for v in out.tolist()] == [n.data.hex() for n in nodes]
+    empty = np.empty(0)
+    read_data((), empty)  # nothing to read, nothing refused
+
+
+def test_read_data_refuses_a_wrong_buffer_or_nodes_that_are_not_a_tuple():
+    nodes = (Value(1.0), Value(2.0))
+    read_only = np.zeros(2)
+    read_only.setflags(write=False)
+    for out in (np.zeros(3), np.zeros(1), np.zeros(2, dtype=np.float32),
+                np.zeros(4)[::2], read_only):
+        with pytest.raises(ValueError):
+            read_data(nodes, out)
+        assert not out.any()  # nothing written
+    with pytest.raises(TypeError):
+        read_data(list(nodes), np.zeros(2))
+    with pytest.raises(AttributeError):
+        read_data((Value(1.0), 2.0), np.zeros(2))
