@@ -13,8 +13,10 @@ connects it here with :func:`bind`.
 
 from __future__ import annotations
 
+import array
 import inspect
 import os
+import sys
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -454,12 +456,23 @@ NodeStore: Any = PythonNode if _fastnode is None else _fastnode.Node
 """The class ``Value`` extends: the compiled node, or :class:`PythonNode`."""
 
 
-def _read_data_python(nodes: tuple, out: np.ndarray) -> None:
-    if type(nodes) is not tuple:
+# The buffer formats of one native-order C double, as the compiled read_data accepts.
+_NATIVE_DOUBLE = frozenset(("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d"))
+
+
+def _read_data_python(nodes: tuple, out: Any) -> None:
+    # The compiled read_data's contract: a tuple (or subclass) of nodes, any writable
+    # C-contiguous buffer of len(nodes) native doubles, each value as float() reads it.
+    if not isinstance(nodes, tuple):
         raise TypeError("read_data(nodes: tuple, out: float64 buffer)")
-    if out.dtype != np.float64 or out.size != len(nodes) or not out.flags.c_contiguous:
-        raise ValueError(f"read_data(): out must hold {len(nodes)} float64 values")
-    out.reshape(-1)[:] = [node.data for node in nodes]
+    with memoryview(out) as view:  # TypeError for an object that is no buffer
+        if view.readonly or not view.c_contiguous:
+            raise ValueError(f"read_data(): out must be a writable C-contiguous buffer; "
+                             f"got {out!r}")
+        if view.format not in _NATIVE_DOUBLE or view.nbytes != 8 * len(nodes):
+            raise ValueError(f"read_data(): out must hold {len(nodes)} float64 values")
+        values = array.array("d", [node.data for node in nodes])
+        view.cast("B")[:] = memoryview(values).cast("B")
 
 
 read_data: Callable[[tuple, np.ndarray], None] = (

@@ -5,6 +5,7 @@ with ``AUTOGRAD_CORE_PURE=1``; the subprocess test below compares the two bit fo
 in one run.
 """
 
+import array
 import copy
 import gc
 import math
@@ -248,3 +249,25 @@ def test_read_data_refuses_a_wrong_buffer_or_nodes_that_are_not_a_tuple():
         read_data(list(nodes), np.zeros(2))
     with pytest.raises(AttributeError):
         read_data((Value(1.0), 2.0), np.zeros(2))
+
+
+class _Nodes(tuple):
+    pass
+
+
+def test_read_data_takes_the_same_buffers_and_node_tuples_on_both_stores():
+    # The compiled read_data takes any writable C-contiguous buffer of native doubles
+    # and a tuple subclass; the Python store's read_data accepts and refuses the same.
+    nodes = _Nodes((Value(1.5), _Sub(-0.0), Value(math.inf)))
+    bits = [n.data.hex() for n in nodes]
+    for out in (np.zeros(3), np.zeros((1, 3)), np.zeros((3, 1), order="F"),
+                array.array("d", [0.0] * 3), memoryview(np.zeros(3))):
+        read_data(nodes, out)
+        assert [v.hex() for v in memoryview(out).cast("B").cast("d").tolist()] == bits
+    for out in (bytearray(24), np.zeros(3, dtype=">f8"), np.zeros(3, dtype=np.int64)):
+        with pytest.raises(ValueError, match="must hold 3 float64 values"):
+            read_data(nodes, out)
+    with pytest.raises(TypeError):
+        read_data(nodes, [0.0, 0.0, 0.0])
+    with pytest.raises(TypeError):
+        read_data((Value(1.0), type("NoFloat", (), {"data": "1.5"})()), np.zeros(2))
