@@ -837,8 +837,8 @@ def _logsumexp_array(*xs: np.ndarray) -> np.ndarray:
         rest = columns.sum(axis=0).reshape(top.shape)
     else:
         rest = np.add.accumulate(columns[:, 0])[-1:].reshape(top.shape)
-    if all_finite:
-        return top + np.log1p(rest)
+    if all_finite:  # into rest: an array even for 0-d inputs (top is then a scalar)
+        return np.add(top, np.log1p(rest, out=rest), out=rest)
     return np.where(finite, top + np.log1p(rest), top)
 
 
@@ -864,7 +864,9 @@ def _logsumexp_local(*xs_and_out):
             np.logaddexp(left[:-1], right[1:], out=others[1:-1])
         finite = np.isfinite(out)
         if finite.all():  # the usual case: no infinite output to share out
-            return tuple(_sigmoid_array(stacked - others))
+            # x - others overflows to +-inf (a share of 1 or 0) when both are huge.
+            with np.errstate(over="ignore"):
+                return tuple(_sigmoid_array(stacked - others))
         ties = (stacked == out).astype(float)
         with np.errstate(invalid="ignore", over="ignore"):
             shares = np.where(finite, _sigmoid_array(stacked - others),

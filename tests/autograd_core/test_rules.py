@@ -196,3 +196,33 @@ def test_local_derivatives_on_floats_are_a_tuple_of_floats(name):
         assert all(type(item) is float for item in local), (point, local)
         checked += 1
     assert checked >= len(case.points) + 3
+
+
+def test_logsumexp_on_0d_arrays_gives_an_array_its_derivatives_accept():
+    # 0-d inputs (a batch of one): forward_array returns an array, as for any shape, and
+    # local takes it back; both agree with the float rule (numpy's log1p may differ
+    # from the C library's in the last bit).
+    rule = RULES["logsumexp"]
+    xs = (np.array(0.5), np.array(-2.0), np.array(0.5))
+    out = rule.forward_array(*xs)
+    assert isinstance(out, np.ndarray) and out.shape == ()
+    floats = tuple(float(x) for x in xs)
+    assert float(out) == pytest.approx(rule.forward(*floats), rel=1e-15)
+    assert float(out) == pytest.approx(math.log(2 * math.exp(0.5) + math.exp(-2.0)))
+    shares = rule.local(*xs, out)
+    assert [float(s) for s in shares] == pytest.approx(
+        [math.exp(x - float(out)) for x in floats], rel=1e-15)
+    assert [float(s) for s in shares] == pytest.approx(
+        rule.local(*floats, rule.forward(*floats)), rel=1e-15)
+
+
+def test_logsumexp_derivatives_on_arrays_of_huge_inputs_raise_no_numpy_warning():
+    # x - logsumexp(the others) overflows when both are near the largest float: a share
+    # of exactly 1 or 0, as on floats, without an overflow warning.
+    rule = RULES["logsumexp"]
+    a, b = np.array([1e308, -1e308]), np.array([-1e308, 1e308])
+    out = np.array([1e308, 1e308])
+    with np.errstate(all="raise"):
+        shares = rule.local(a, b, out)
+    assert [s.tolist() for s in shares] == [[1.0, 0.0], [0.0, 1.0]]
+    assert [float(s) for s in rule.local(1e308, -1e308, 1e308)] == [1.0, 0.0]
