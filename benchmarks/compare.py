@@ -65,6 +65,16 @@ def figures(result: dict) -> Iterator[tuple[str, float]]:
             yield f"chain of {int(depth):,}, s", float(run["seconds"])
 
 
+def resolve(rev: str, root: str = ROOT) -> str:
+    """REV's commit id, or a SystemExit naming what is wrong (before anything is timed)."""
+    found = subprocess.run(["git", "-C", root, "rev-parse", "--verify", "--quiet",
+                            "--end-of-options", f"{rev}^{{commit}}"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        raise SystemExit(f"compare.py: {rev!r} is not a commit of this repository")
+    return found.stdout.strip()
+
+
 def checkout(rev: str, into: str) -> None:
     """REV's files in a detached worktree at ``into``, its node store compiled in place."""
     subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", into, rev],
@@ -75,10 +85,17 @@ def checkout(rev: str, into: str) -> None:
         raise SystemExit(f"could not compile {rev}'s node store:\n{build.stderr[-2000:]}")
 
 
+def remove_worktree(tree: str, root: str = ROOT) -> None:
+    """Remove the temporary worktree, even one git left locked (an interrupted add)."""
+    subprocess.run(["git", "-C", root, "worktree", "remove", "--force", "--force", tree],
+                   capture_output=True)
+
+
 def compare(rev: str, rounds: int, workloads: set[str] | None) -> str:
     """Time every row on both trees; returns the Markdown table."""
     if shutil.which("git") is None:
         raise SystemExit("compare.py needs git")
+    commit = resolve(rev)
     ensure_environment(with_torch=False)
     if subprocess.run([VENV_PYTHON, "-c", "import setuptools"], capture_output=True).returncode:
         subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", "setuptools"], check=True)
@@ -86,7 +103,7 @@ def compare(rev: str, rounds: int, workloads: set[str] | None) -> str:
     base = tempfile.mkdtemp(prefix="bench-compare-")
     tree = os.path.join(base, "tree")
     try:
-        checkout(rev, tree)
+        checkout(commit, tree)
         trees = {"rev": tree, "head": ROOT}
         runs: dict[tuple, dict[str, list[dict]]] = {row: {"rev": [], "head": []} for row in rows}
         for round_ in range(rounds):
@@ -97,10 +114,9 @@ def compare(rev: str, rounds: int, workloads: set[str] | None) -> str:
                 for name in order:
                     runs[row][name].append(measure(*row, packages=trees[name]))
     finally:
-        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", tree],
-                       capture_output=True)
+        remove_worktree(tree)
         shutil.rmtree(base, ignore_errors=True)
-    return table(rev, rounds, runs)
+    return f"Machine: {machine()}\n\n{table(rev, rounds, runs)}"
 
 
 def _store(results: list[dict]) -> str:
@@ -109,10 +125,11 @@ def _store(results: list[dict]) -> str:
 
 
 def table(rev: str, rounds: int, runs: dict[tuple, dict[str, list[dict]]]) -> str:
-    """The Markdown table: fastest value per tree, median per-round ratio, marks."""
+    """The Markdown table: fastest value per tree, median per-round ratio, marks.
+
+    Computed from the results alone (``compare`` puts the machine's description above).
+    """
     lines = [
-        f"Machine: {machine()}",
-        "",
         f"This checkout against {rev}: {rounds} alternating rounds of fresh processes per "
         "row, the same workloads.py for both; fastest value per tree; ratio = median over "
         f"rounds of this checkout / {rev} (lower is better; marked above {LIMIT:.2f}).",
@@ -137,9 +154,19 @@ def table(rev: str, rounds: int, runs: dict[tuple, dict[str, list[dict]]]) -> st
             lines.append(f"| {name} | - | | | | fails on {who}: {failed[side]['error']} |")
             continue
         label = f"{name}{_store(results['rev'] + results['head'])}"
-        for figure, _ in figures(results["rev"][0]):
-            rev_values = [dict(figures(r))[figure] for r in results["rev"]]
-            head_values = [dict(figures(r))[figure] for r in results["head"]]
+        # Every figure either side reported in any round (a W2 depth can fail on one).
+        runs_figures = {side: [dict(figures(r)) for r in results[side]] for side in results}
+        names = dict.fromkeys(figure for side in runs_figures for run in runs_figures[side]
+                              for figure in run)
+        for figure in names:
+            rev_values = [run.get(figure) for run in runs_figures["rev"]]
+            head_values = [run.get(figure) for run in runs_figures["head"]]
+            if None in head_values or None in rev_values:
+                lost = None in head_values  # a figure this checkout no longer gives: worse
+                mark = "**missing on this checkout**" if lost else f"missing on {rev}"
+                worse += lost
+                lines.append(f"| {label} | {figure} | | | | {mark} |")
+                continue
             ratios = [h / r for h, r in zip(head_values, rev_values) if r > 0]
             ratio = statistics.median(ratios) if ratios else float("nan")
             mark = "**worse by more than 10%**" if ratio > LIMIT else ""

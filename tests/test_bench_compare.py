@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -51,3 +54,46 @@ def test_a_row_that_fails_or_ran_on_the_wrong_store_compares_nothing():
     assert "| W4 replay | - | | | | fails on abc123: AttributeError: no logsumexp |" in text
     assert "| W3 eager | - | | | | fails on abc123: ran on the python node store |" in text
     assert text.rstrip().endswith("0 figure(s) more than 10% worse than abc123.")
+
+
+def test_a_figure_missing_in_some_run_is_shown_not_a_crash():
+    # A W2 depth that fails on this checkout (or on REV) in any round: the table says so
+    # (this checkout's loss counts as worse) instead of failing after every round ran.
+    def w2(*seconds):
+        return {"depths": {str(10 ** (4 + i)): ({"ok": True, "seconds": s} if s else
+                                                {"ok": False, "error": "RecursionError"})
+                           for i, s in enumerate(seconds)}, "core": "compiled"}
+    text = compare.table("abc123", 2, {
+        ("W2", "eager", 1): {"rev": [w2(0.5, 5.0, None), w2(0.4, 4.0, 40.0)],
+                             "head": [w2(0.5, None, 45.0), w2(0.5, 5.0, 50.0)]},
+    })
+    cells = _rows(text)
+    assert cells[("W2 eager [compiled]", "chain of 10,000, s")] == ["0.400", "0.500", "1.12",
+                                                                    "**worse by more than 10%**"]
+    assert cells[("W2 eager [compiled]", "chain of 100,000, s")] == [
+        "", "", "", "**missing on this checkout**"]
+    assert cells[("W2 eager [compiled]", "chain of 1,000,000, s")] == [
+        "", "", "", "missing on abc123"]
+    assert text.rstrip().endswith("2 figure(s) more than 10% worse than abc123.")
+
+
+def test_a_revision_that_is_no_commit_is_refused_before_anything_runs():
+    assert len(compare.resolve("HEAD")) == 40
+    for rev in ("no-such-revision-anywhere", "HEAD~100000", "--help"):
+        with pytest.raises(SystemExit, match="is not a commit of this repository"):
+            compare.resolve(rev)
+
+
+def test_an_interrupted_worktree_git_left_locked_is_removed(tmp_path):
+    # Ctrl-C during `git worktree add` leaves the new worktree locked; the clean-up
+    # removes it all the same (a locked worktree is never pruned).
+    repo, tree = tmp_path / "repo", tmp_path / "tree"
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    subprocess.run([*git, "worktree", "add", "-q", "--detach", str(tree)], check=True)
+    subprocess.run([*git, "worktree", "lock", str(tree)], check=True)
+    compare.remove_worktree(str(tree), str(repo))
+    listed = subprocess.run([*git, "worktree", "list", "--porcelain"], check=True,
+                            capture_output=True, text=True).stdout
+    assert not tree.exists() and str(tree) not in listed
