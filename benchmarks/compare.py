@@ -35,6 +35,7 @@ from run import NO_GC, PURE, VENV_PYTHON, ensure_environment, machine, measure  
 
 ROOT = os.path.dirname(HERE)
 LIMIT = 1.10  # a ratio above this is marked
+SETUPTOOLS_MAJOR = 77  # pyproject.toml's [build-system] requires
 
 # (workload, engine, repeats): the rows of `make bench` that run our engine, with its
 # repeats (0: the workload's full length).
@@ -97,8 +98,14 @@ def compare(rev: str, rounds: int, workloads: set[str] | None) -> str:
         raise SystemExit("compare.py needs git")
     commit = resolve(rev)
     ensure_environment(with_torch=False)
-    if subprocess.run([VENV_PYTHON, "-c", "import setuptools"], capture_output=True).returncode:
-        subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q", "setuptools"], check=True)
+    # REV's node store is built by setup.py, which reads pyproject.toml: that needs the
+    # setuptools of its build requirement, newer than the one a new venv may come with.
+    has = subprocess.run([VENV_PYTHON, "-c", "import setuptools, sys; sys.exit(int("
+                          f"setuptools.__version__.split('.')[0]) < {SETUPTOOLS_MAJOR})"],
+                         capture_output=True)
+    if has.returncode:
+        subprocess.run([VENV_PYTHON, "-m", "pip", "install", "-q",
+                        f"setuptools>={SETUPTOOLS_MAJOR}"], check=True)
     rows = [row for row in ROWS if workloads is None or row[0] in workloads]
     base = tempfile.mkdtemp(prefix="bench-compare-")
     tree = os.path.join(base, "tree")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,10 @@ def test_an_interrupted_worktree_git_left_locked_is_removed(tmp_path):
     listed = subprocess.run([*git, "worktree", "list", "--porcelain"], check=True,
                             capture_output=True, text=True).stdout
     assert not tree.exists() and str(tree) not in listed
+
+
+def test_the_setuptools_it_installs_is_the_one_pyproject_requires_to_build():
+    # setup.py reads pyproject.toml; the setuptools a new venv comes with may not parse it
+    pyproject = (Path(compare.ROOT) / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'requires = \["setuptools>=(\d+)"\]', pyproject)[1] == str(
+        compare.SETUPTOOLS_MAJOR)
