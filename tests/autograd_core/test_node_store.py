@@ -81,12 +81,40 @@ print([float(g).hex() for g in first], [float(d).hex() for d in grad(first[0], l
 """
 
 
-def run_program(pure):
+# Extreme floats through shared parents (a + a, a * a), a diamond, a variadic sum with
+# -0.0, odd seeds, leaf roots and repeated calls: every grad's bits (NaN's sign too).
+EXTREMES = """
+import math, struct
+from autograd_core import CORE, Value, apply_op, backward_steps, grad
+print(CORE)
+bits = lambda x: struct.pack("<d", float(x)).hex()
+inf = math.inf
+specials = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e308, -1e308, inf, -inf,
+            1.0, -1.5]
+seeds = [1.0, -0.0, 0.0, 5e-324, -1e308, inf, -inf, 3.0]
+for i, a0 in enumerate(specials):
+    for b0 in specials[::2]:
+        a, b = Value(a0), Value(b0)
+        c, d, e = a * b, a + a, a * a
+        f = c + d * e - b
+        g = apply_op("sum", f, c, e, -0.0)
+        for seed in seeds[i % 3::3]:
+            g.backward(seed)
+            print([bits(n.grad) for n in (a, b, c, d, e, f, g)])
+        last = {m.receiver: m.receiver_delta for m in backward_steps(g, 0.5)}
+        print([bits(last[n]) for n in (f, e, d, c, b, a)], [bits(x) for x in grad(g, [a, b])])
+        a.backward(-0.0)
+        a.backward(5e-324)
+        print(bits(a.grad))
+"""
+
+
+def run_program(pure, program=PROGRAM):
     env = dict(os.environ)
     env.pop("AUTOGRAD_CORE_PURE", None)
     if pure:
         env["AUTOGRAD_CORE_PURE"] = "1"
-    result = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                             check=True, cwd=ROOT, env=env)
     return result.stdout.splitlines()
 
@@ -96,6 +124,14 @@ def test_both_stores_give_the_same_numbers_bit_for_bit():
     compiled, pure = run_program(pure=False), run_program(pure=True)
     assert compiled[0] == "compiled" and pure[0] == "python"
     assert len(compiled) > 3000
+    assert compiled[1:] == pure[1:]
+
+
+@COMPILED_ONLY
+def test_both_stores_give_the_same_bits_on_extreme_floats():
+    compiled, pure = run_program(False, EXTREMES), run_program(True, EXTREMES)
+    assert compiled[0] == "compiled" and pure[0] == "python"
+    assert len(compiled) > 200 and any("f8ff" in line for line in compiled)  # NaNs met
     assert compiled[1:] == pure[1:]
 
 
