@@ -193,7 +193,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    workloads = set(args.only.split(",")) if args.only else None
+    workloads = None if args.only is None else set(args.only.split(","))
+    known = {row[0] for row in ROWS}
+    if workloads is not None and not workloads <= known:
+        # an empty table would read as "nothing worse"
+        parser.error(f"--only: no rows for {sorted(workloads - known)}; "
+                     f"the workloads are {sorted(known)}")
     text = compare(args.rev, args.rounds, workloads)
     print(text)
     if args.output:

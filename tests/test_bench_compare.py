@@ -105,3 +105,17 @@ def test_the_setuptools_it_installs_is_the_one_pyproject_requires_to_build():
     pyproject = (Path(compare.ROOT) / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'requires = \["setuptools>=(\d+)"\]', pyproject)[1] == str(
         compare.SETUPTOOLS_MAJOR)
+
+
+def test_only_refuses_a_workload_without_rows(monkeypatch, capsys):
+    # `--only w2` (or W9) would time nothing and print "0 figure(s) ... worse".
+    def timed(*args):
+        raise AssertionError(f"compare ran {args}")
+
+    monkeypatch.setattr(compare, "compare", timed)
+    for only in ("w2", "W2,W9", "", "W2,"):
+        monkeypatch.setattr(sys, "argv", ["compare.py", "HEAD", "--only", only])
+        with pytest.raises(SystemExit) as exit_:
+            compare.main()
+        assert exit_.value.code == 2
+        assert "the workloads are ['W1', 'W2', 'W3', 'W4', 'W5']" in capsys.readouterr().err
