@@ -304,26 +304,30 @@ def topological_order(*roots: Value) -> list[Value]:
 
 
 class _ValueGradLeaf(Exception):
-    """The search met a leaf whose grad is a Value (see :func:`_depth_first`)."""
+    """``backward()`` would reach a leaf whose grad is a Value (see :func:`_backpropagate`)."""
 
 
-def _depth_first(roots: Sequence[Value], mark: object | None,
-                 careful: bool = True) -> list[Value]:
+def _depth_first(roots: Sequence[Value], mark: float | None,
+                 saved: list | None = None) -> list[Value]:
     """The one depth-first search: the nodes the roots depend on, parents first.
 
     With ``mark=None`` it remembers visited nodes in a set of its own and touches
-    nothing. ``backward()`` on the Python store passes an object made for the call:
-    then only interior nodes are listed, and each is marked visited in the Python
-    store's ``_mark`` slot (attribute identity is cheaper than a set of a graph's
-    size). Unless ``careful``, it raises :class:`_ValueGradLeaf` on meeting a leaf
-    whose grad is a Value: adding to such a grad can fail, so that backward must
-    save every grad before it writes one.
+    nothing. ``backward()`` on the Python store passes a ``-0.0`` made for the call
+    instead: then only interior nodes are listed, and each is marked visited by
+    setting its grad to that object (identity is cheaper than a set of a graph's
+    size). That grad is also where the node's delta is summed: -0.0 is the one float
+    that adds exactly, so the first message becomes the delta bit for bit.
+
+    Given a list ``saved``, the marking search also keeps each node and its old grad
+    there, and on meeting a leaf whose grad is a Value (adding to it can fail half
+    way) puts every grad back and raises :class:`_ValueGradLeaf`.
     """
     order: list[Value] = []
     emit = order.append
     seen: set[Value] = set()
     remember = seen.add
     marking = mark is not None
+    saving = saved is not None
     for root in roots:
         stack: list[Any] = [root]
         pop = stack.pop
@@ -333,15 +337,19 @@ def _depth_first(roots: Sequence[Value], mark: object | None,
             if node is _EMIT:
                 emit(pop())
             elif marking:
-                if node._mark is not mark:
-                    node._mark = mark
+                if node._grad is not mark:
+                    if saving:
+                        saved += (node, node._grad)
+                    node._grad = mark
                     push(node)
                     push(_EMIT)
                     for parent in reversed(node._parents):
                         if parent._parents:
-                            if parent._mark is not mark:
+                            if parent._grad is not mark:
                                 push(parent)
-                        elif not careful and type(parent._grad) is not float:
+                        elif saving and type(parent._grad) is not float:
+                            for index in range(0, len(saved), 2):
+                                saved[index]._grad = saved[index + 1]
                             raise _ValueGradLeaf
             elif node not in seen:
                 remember(node)
@@ -420,10 +428,10 @@ def _backpropagate(
         accumulate: ``backward()`` on the Python store (the compiled store runs this
             loop's mirror in C): the deltas are summed in the nodes' ``.grad``
             instead of ``deltas``, so each interior node ends with its delta and each
-            leaf adds its deltas to what it had, message by message. Nothing is
-            written before the search is done; ``careful=False`` then refuses (with
-            :class:`_ValueGradLeaf`) to start a pass that reaches a leaf whose grad
-            is a Value, since adding to it can fail half way.
+            leaf adds its deltas to what it had, message by message. Adding to a
+            leaf's grad that is a Value can fail half way, so unless ``careful``
+            (every grad saved by the caller), a pass that would reach such a leaf
+            is refused with :class:`_ValueGradLeaf`, every grad as it was.
         observe: yield each :class:`Message` as it is sent (else yield nothing).
     """
     check = stores._special_modes and is_anomaly_enabled()
@@ -434,12 +442,12 @@ def _backpropagate(
                 check_message(root, 1.0, seed, total)
             root.grad = total
             return
-        # Until a grad has been set to a Value, no leaf's grad is one: no need to look.
-        order = _depth_first((root,), object(), careful or not stores._value_grads)
-        # An interior node's sum starts at -0.0, the one float that adds exactly: its
-        # first message becomes its delta bit for bit, as in the compiled mirror.
-        for node in order:
-            node._grad = -0.0
+        # Unless every grad is saved (careful) or no grad has ever been set to a
+        # Value (so no leaf's is one, and float sums cannot fail), the search keeps
+        # the grads it overwrites, to put back if a leaf's grad is a Value. The mark
+        # is a -0.0 made for this call (a fresh object).
+        saved = None if careful or not stores._value_grads else []
+        order = _depth_first((root,), float("-0.0"), saved)
         root._grad = seed
     else:
         order = _depth_first((root,), None)

@@ -144,7 +144,6 @@ def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
         else:  # numpy data (a registered rule's forward): read as the compiled store does
             node._local_grads = _read_locals(local(a, b, out), 2, name)
         node._attrs = ()
-        node._mark = None
         return node
 
     if not reflected:
@@ -179,7 +178,6 @@ def _python_unary(rule: Rule) -> Callable[[Any], Any]:
         else:  # numpy data (a registered rule's forward): read as the compiled store does
             node._local_grads = _read_locals(local(data, out), 1, name)
         node._attrs = ()
-        node._mark = None
         return node
 
     return method
@@ -407,7 +405,7 @@ is a Value; such a pass runs in ``careful`` mode and writes through the checking
 
 
 class PythonNode:
-    """The pure-Python node store: eight slots per node.
+    """The pure-Python node store: seven slots per node.
 
     Used when the compiled store (``_fastnode.Node``) is not built or
     ``AUTOGRAD_CORE_PURE`` is set; ``Value`` adds everything else, and :func:`bind`
@@ -416,8 +414,7 @@ class PythonNode:
     both stores); the store's own hot path uses the slots.
     """
 
-    __slots__ = ("_data", "_grad", "_label", "_op", "_parents", "_local_grads", "_attrs",
-                 "_mark")
+    __slots__ = ("_data", "_grad", "_label", "_op", "_parents", "_local_grads", "_attrs")
 
     def __new__(cls, *args: Any, **kwargs: Any) -> PythonNode:
         node = _new_value(cls)
@@ -428,7 +425,6 @@ class PythonNode:
         node._parents = ()
         node._local_grads = ()
         node._attrs = ()
-        node._mark = None
         return node
 
     data = property(attrgetter("_data"), _set_data, _no_delete("data"), "The value (a float).")
@@ -511,7 +507,6 @@ def _python_make(data: float, op: str, parents: tuple, local_grads: tuple, attrs
     node._parents = parents
     node._local_grads = local_grads
     node._attrs = attrs
-    node._mark = None  # backward()'s visited mark (see engine._depth_first)
     return node
 
 

@@ -5,7 +5,9 @@ import math
 import sys
 import tracemalloc
 
-from autograd_core import CORE, Value, backward_steps
+import pytest
+
+from autograd_core import CORE, Value, backward_steps, stores
 
 OPS_PER_BLOCK = 4  # mul, add, tanh, exp: the benchmark's W1 chain
 
@@ -33,11 +35,20 @@ def test_million_deep_chain_backward_at_the_default_recursion_limit():
 # Peak bytes per op over forward and backward (measured: 170 and 241). The compiled
 # store's nodes are about 144 bytes/op, the Python store's about 207; on both,
 # backward marks visited nodes in place and sums deltas in .grad (no dict of the
-# graph's size), so the peak adds little more than the list of nodes in order.
-PEAK_BYTES_PER_OP = {"compiled": 200, "python": 260}
+# graph's size), so the peak adds little more than the list of nodes in order. Once
+# some grad has been set to a Value, the Python store's search also keeps each
+# interior node's old grad (to put back should a leaf's grad be a Value): 16 bytes
+# more per node (measured: 258).
+PEAK_BYTES_PER_OP = {"compiled": 200, "python": 250}
+KEPT_GRADS_BYTES_PER_OP = 25
 
 
-def test_peak_memory_per_op_over_forward_and_backward_is_bounded():
+@pytest.mark.parametrize("value_grads", [False, True],
+                         ids=["no-value-grad-yet", "after-a-value-grad"])
+def test_peak_memory_per_op_over_forward_and_backward_is_bounded(value_grads, monkeypatch):
+    # Whether a grad has been set to a Value in this process (the Python store's flag;
+    # the compiled store has none, and both cases measure the same there).
+    monkeypatch.setattr(stores, "_value_grads", value_grads)
     n_ops = 40_000
     gc.collect()
     tracemalloc.start()
@@ -48,7 +59,10 @@ def test_peak_memory_per_op_over_forward_and_backward_is_bounded():
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    assert peak / n_ops < PEAK_BYTES_PER_OP[CORE], f"{peak / n_ops:.1f} bytes per op"
+    bound = PEAK_BYTES_PER_OP[CORE]
+    if value_grads and CORE == "python":
+        bound += KEPT_GRADS_BYTES_PER_OP
+    assert peak / n_ops < bound, f"{peak / n_ops:.1f} bytes per op"
 
 
 def test_a_dropped_graph_is_freed_by_reference_counting():
