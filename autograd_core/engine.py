@@ -320,7 +320,8 @@ def _depth_first(roots: Sequence[Value], mark: float | None,
 
     Given a list ``saved``, the marking search also keeps each node and its old grad
     there, and on meeting a leaf whose grad is a Value (adding to it can fail half
-    way) puts every grad back and raises :class:`_ValueGradLeaf`.
+    way) raises :class:`_ValueGradLeaf`; then, as on any exception it meets (memory
+    running out, Ctrl-C), it puts every grad back first.
     """
     order: list[Value] = []
     emit = order.append
@@ -328,36 +329,40 @@ def _depth_first(roots: Sequence[Value], mark: float | None,
     remember = seen.add
     marking = mark is not None
     saving = saved is not None
-    for root in roots:
-        stack: list[Any] = [root]
-        pop = stack.pop
-        push = stack.append
-        while stack:
-            node = pop()
-            if node is _EMIT:
-                emit(pop())
-            elif marking:
-                if node._grad is not mark:
-                    if saving:
-                        saved += (node, node._grad)
-                    node._grad = mark
+    try:
+        for root in roots:
+            stack: list[Any] = [root]
+            pop = stack.pop
+            push = stack.append
+            while stack:
+                node = pop()
+                if node is _EMIT:
+                    emit(pop())
+                elif marking:
+                    if node._grad is not mark:
+                        if saving:
+                            saved += (node, node._grad)
+                        node._grad = mark
+                        push(node)
+                        push(_EMIT)
+                        for parent in reversed(node._parents):
+                            if parent._parents:
+                                if parent._grad is not mark:
+                                    push(parent)
+                            elif saving and type(parent._grad) is not float:
+                                raise _ValueGradLeaf
+                elif node not in seen:
+                    remember(node)
                     push(node)
                     push(_EMIT)
                     for parent in reversed(node._parents):
-                        if parent._parents:
-                            if parent._grad is not mark:
-                                push(parent)
-                        elif saving and type(parent._grad) is not float:
-                            for index in range(0, len(saved), 2):
-                                saved[index]._grad = saved[index + 1]
-                            raise _ValueGradLeaf
-            elif node not in seen:
-                remember(node)
-                push(node)
-                push(_EMIT)
-                for parent in reversed(node._parents):
-                    if parent not in seen:
-                        push(parent)
+                        if parent not in seen:
+                            push(parent)
+    except BaseException:
+        if saving:  # no node is left holding the mark
+            for index in range(0, len(saved), 2):
+                saved[index]._grad = saved[index + 1]
+        raise
     return order
 
 
