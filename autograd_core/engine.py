@@ -319,9 +319,9 @@ def _depth_first(roots: Sequence[Value], mark: float | None,
     that adds exactly, so the first message becomes the delta bit for bit.
 
     Given a list ``saved``, the marking search also keeps each node and its old grad
-    there, and on meeting a leaf whose grad is a Value (adding to it can fail half
-    way) raises :class:`_ValueGradLeaf`; then, as on any exception it meets (memory
-    running out, Ctrl-C), it puts every grad back first.
+    there (before marking it), and on meeting a leaf whose grad is a Value (adding to
+    it can fail half way) raises :class:`_ValueGradLeaf`; the caller puts the saved
+    grads back, on that as on any exception the search meets.
     """
     order: list[Value] = []
     emit = order.append
@@ -329,40 +329,34 @@ def _depth_first(roots: Sequence[Value], mark: float | None,
     remember = seen.add
     marking = mark is not None
     saving = saved is not None
-    try:
-        for root in roots:
-            stack: list[Any] = [root]
-            pop = stack.pop
-            push = stack.append
-            while stack:
-                node = pop()
-                if node is _EMIT:
-                    emit(pop())
-                elif marking:
-                    if node._grad is not mark:
-                        if saving:
-                            saved += (node, node._grad)
-                        node._grad = mark
-                        push(node)
-                        push(_EMIT)
-                        for parent in reversed(node._parents):
-                            if parent._parents:
-                                if parent._grad is not mark:
-                                    push(parent)
-                            elif saving and type(parent._grad) is not float:
-                                raise _ValueGradLeaf
-                elif node not in seen:
-                    remember(node)
+    for root in roots:
+        stack: list[Any] = [root]
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            node = pop()
+            if node is _EMIT:
+                emit(pop())
+            elif marking:
+                if node._grad is not mark:
+                    if saving:
+                        saved += (node, node._grad)
+                    node._grad = mark
                     push(node)
                     push(_EMIT)
                     for parent in reversed(node._parents):
-                        if parent not in seen:
-                            push(parent)
-    except BaseException:
-        if saving:  # no node is left holding the mark
-            for index in range(0, len(saved), 2):
-                saved[index]._grad = saved[index + 1]
-        raise
+                        if parent._parents:
+                            if parent._grad is not mark:
+                                push(parent)
+                        elif saving and type(parent._grad) is not float:
+                            raise _ValueGradLeaf
+            elif node not in seen:
+                remember(node)
+                push(node)
+                push(_EMIT)
+                for parent in reversed(node._parents):
+                    if parent not in seen:
+                        push(parent)
     return order
 
 
@@ -452,7 +446,13 @@ def _backpropagate(
         # the grads it overwrites, to put back if a leaf's grad is a Value. The mark
         # is a -0.0 made for this call (a fresh object).
         saved = None if careful or not stores._value_grads else []
-        order = _depth_first((root,), float("-0.0"), saved)
+        try:
+            order = _depth_first((root,), float("-0.0"), saved)
+        except BaseException:  # a Value grad met, memory run out, Ctrl-C: grads put back
+            if saved is not None:
+                for index in range(0, len(saved), 2):
+                    saved[index]._grad = saved[index + 1]
+            raise
         root._grad = seed
     else:
         order = _depth_first((root,), None)
