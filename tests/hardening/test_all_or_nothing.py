@@ -157,31 +157,37 @@ def test_the_first_value_grad_of_a_process_makes_backward_careful():
     assert report["plain"][-1] == "1.0" and "nan" in report["plain"]  # the root; x
 
 
-def _graph_with_a_value_grad():
+def _graph_with_a_value_grad(value_leaf: bool = True):
     a, b = Value(0.5, "a"), Value(-1.5, "b")
     y = a * b
     for _ in range(6):
         y = (y * a).tanh() + y * b
     for index, node in enumerate(topological_order(y)):
         node.grad = 0.25 * (index + 1)
-    b.grad = Value(2.0)  # one leaf adds the Value way
+    if value_leaf:
+        b.grad = Value(2.0)  # one leaf adds the Value way
     return y
 
 
-def _backward_traced(root, stop_at=None) -> int:
-    """backward() under detect_anomaly with a trace hook on the engine's lines; the hook
-    raises KeyboardInterrupt (Ctrl-C) at line ``stop_at``. Returns the lines counted."""
+def _backward_traced(root, stop_at=None, *, error: type = KeyboardInterrupt,
+                     function: str | None = None, anomaly: bool = True) -> int:
+    """backward() with a trace hook on the engine's lines (or only on ``function``'s);
+    the hook raises ``error`` (Ctrl-C by default) at line ``stop_at``. Returns the
+    lines counted."""
     lines = 0
 
     def hook(frame, event, arg):
         nonlocal lines
-        if "autograd_core" in frame.f_code.co_filename and event == "line":
+        code = frame.f_code
+        watched = (code.co_name == function if function is not None
+                   else "autograd_core" in code.co_filename)
+        if watched and event == "line":
             lines += 1
             if lines == stop_at:
-                raise KeyboardInterrupt
+                raise error
         return hook
 
-    with detect_anomaly():
+    with detect_anomaly() if anomaly else contextlib.nullcontext():
         sys.settrace(hook)
         try:
             root.backward()
@@ -336,41 +342,14 @@ def test_a_backward_whose_search_fails_puts_back_the_grads_it_marked(when, monke
     # trace hook between two of its lines) must put every one back, as reaching a leaf
     # whose grad is a Value does.
     monkeypatch.setattr(stores, "_value_grads", True)
-
-    def build():
-        a, b = Value(0.5, "a"), Value(-1.5, "b")
-        y = a * b
-        for _ in range(6):
-            y = (y * a).tanh() + y * b
-        for index, node in enumerate(topological_order(y)):
-            node.grad = 0.25 * (index + 1)
-        return y
-
-    def run(root, stop_at=None) -> int:
-        lines = 0
-
-        def hook(frame, event, arg):
-            nonlocal lines
-            if frame.f_code.co_name == "_depth_first" and event == "line":
-                lines += 1
-                if lines == stop_at:
-                    raise MemoryError
-            return hook
-
-        sys.settrace(hook)
-        try:
-            root.backward()
-        finally:
-            sys.settrace(None)
-        return lines
-
-    lines = run(build())
-    y = build()
+    search = {"error": MemoryError, "function": "_depth_first", "anomaly": False}
+    lines = _backward_traced(_graph_with_a_value_grad(False), **search)
+    y = _graph_with_a_value_grad(False)
     before = _grads(y)
     with pytest.raises(MemoryError):
-        run(y, stop_at=max(1, round(when * lines)))
+        _backward_traced(y, stop_at=max(1, round(when * lines)), **search)
     assert _grads(y) == before
     y.backward()  # the same graph still works afterwards, with the same numbers
-    expected = build()
+    expected = _graph_with_a_value_grad(False)
     expected.backward()
     assert _grads(y) == _grads(expected)
