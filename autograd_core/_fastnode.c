@@ -14,7 +14,9 @@
  *
  * engine.py subclasses Node as Value and registers, through bind(), the Value class,
  * its number-lifting function and its no_grad/detect_anomaly path; the methods and
- * operators of Value are RuleOps that stores.py sets on it from the table.
+ * operators of Value are RuleOps that stores.py sets on it from the table, and
+ * set_operator() lets x + y, x - y, x * y and x / y reach theirs through Value's
+ * number slots.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -445,6 +447,113 @@ static PyTypeObject RuleOpType = {
     .tp_members = ruleop_members,
     .tp_methods = ruleop_methods,
 };
+
+/* -------------------------------------------------------------------------
+ * Number slots: x op y for Value without the interpreter's generic dispatch.
+ *
+ * stores.py sets x op y and y op x on Value as RuleOps (what introspection, pickling
+ * and subclasses see). A class whose __add__ is set in Python gets the interpreter's
+ * generic nb_add, which looks __add__ and __radd__ up again on every call;
+ * set_operator() points Value's own slot at a function that calls the same two RuleOps
+ * directly. Assigning Value.__add__ or __radd__ again resets the slot to the generic
+ * one (the interpreter does that), so a later patch by anyone still wins; subclasses of
+ * Value keep the generic slot. Both RuleOps compute rule(lift(x), lift(y)), so which of
+ * them runs changes no result. */
+
+/* Python's four arithmetic slots (not rule names: any rule may claim an operator). */
+#define N_DIRECT 4
+static PyObject *number_ops[N_DIRECT][2]; /* [x op y, y op x] RuleOps, set with the slot */
+
+static PyObject *
+number_slot(int which, PyObject *x, PyObject *y)
+{
+    /* Called as x's slot (x is a Value) or as y's (y is, and x is no Value subclass
+     * that took the call first). */
+    PyObject *args[2];
+    int reflected = !IS_NODE(x);
+    PyObject *op = number_ops[which][reflected];
+    if (op == NULL)
+        Py_RETURN_NOTIMPLEMENTED;
+    args[0] = reflected ? y : x;
+    args[1] = reflected ? x : y;
+    /* Held for the call: another thread may rebind the slot while a rule runs. */
+    Py_INCREF(op);
+    PyObject *result = ruleop_vectorcall((RuleOpObject *)op, args, 2, NULL);
+    Py_DECREF(op);
+    return result;
+}
+
+static PyObject *slot_add(PyObject *x, PyObject *y) { return number_slot(0, x, y); }
+static PyObject *slot_sub(PyObject *x, PyObject *y) { return number_slot(1, x, y); }
+static PyObject *slot_mul(PyObject *x, PyObject *y) { return number_slot(2, x, y); }
+static PyObject *slot_div(PyObject *x, PyObject *y) { return number_slot(3, x, y); }
+
+static const struct {
+    const char *dunder; /* the method Python's data model names for the slot */
+    size_t offset;      /* the slot's place in PyNumberMethods */
+    binaryfunc function;
+} number_slots[N_DIRECT] = {
+    {"__add__", offsetof(PyNumberMethods, nb_add), slot_add},
+    {"__sub__", offsetof(PyNumberMethods, nb_subtract), slot_sub},
+    {"__mul__", offsetof(PyNumberMethods, nb_multiply), slot_mul},
+    {"__truediv__", offsetof(PyNumberMethods, nb_true_divide), slot_div},
+};
+
+static int
+is_bound_ruleop(PyObject *op, int reflected, const char *attribute)
+{
+    if (!PyObject_TypeCheck(op, &RuleOpType) || ((RuleOpObject *)op)->arity != 2
+        || ((RuleOpObject *)op)->reflected != reflected) {
+        PyErr_Format(PyExc_TypeError, "set_operator(): %s must be a %s two-input RuleOp",
+                     attribute, reflected ? "reflected" : "plain");
+        return 0;
+    }
+    PyObject *bound = PyDict_GetItemString(value_type->tp_dict, attribute); /* borrowed */
+    if (bound != op) {
+        PyErr_Format(PyExc_ValueError, "set_operator(): Value.%s is not the RuleOp given",
+                     attribute);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+fast_set_operator(PyObject *module, PyObject *args)
+{
+    /* set_operator(operator, op, reflected_op) -> bool. operator is a name of
+     * rules.BINARY_OPERATORS; the two RuleOps must be Value.__<operator>__ and
+     * Value.__r<operator>__ now. False: this operator has no direct slot here. */
+    const char *name;
+    PyObject *op, *reflected_op;
+    char attribute[64];
+    int which;
+    if (!PyArg_ParseTuple(args, "sOO:set_operator", &name, &op, &reflected_op))
+        return NULL;
+    if (check_bound())
+        return NULL;
+    if (!(value_type->tp_flags & Py_TPFLAGS_HEAPTYPE)
+        || value_type->tp_as_number != &((PyHeapTypeObject *)value_type)->as_number) {
+        PyErr_SetString(PyExc_TypeError, "set_operator(): the bound Value is not a class");
+        return NULL;
+    }
+    PyOS_snprintf(attribute, sizeof attribute, "__%s__", name);
+    for (which = 0; which < N_DIRECT && strcmp(attribute, number_slots[which].dunder); which++)
+        ;
+    if (which == N_DIRECT)
+        Py_RETURN_FALSE;
+    if (!is_bound_ruleop(op, 0, attribute))
+        return NULL;
+    PyOS_snprintf(attribute, sizeof attribute, "__r%s__", name);
+    if (!is_bound_ruleop(reflected_op, 1, attribute))
+        return NULL;
+    Py_INCREF(op);
+    Py_XSETREF(number_ops[which][0], op);
+    Py_INCREF(reflected_op);
+    Py_XSETREF(number_ops[which][1], reflected_op);
+    *(binaryfunc *)((char *)value_type->tp_as_number + number_slots[which].offset) =
+        number_slots[which].function;
+    Py_RETURN_TRUE;
+}
 
 /* -------------------------------------------------------------------------
  * The node type */
@@ -1062,6 +1171,9 @@ done:
 static PyMethodDef module_methods[] = {
     {"set_checkers", fast_set_checkers, METH_VARARGS,
      "set_checkers(as_data, as_grad): what assigning data or grad stores, or refuses."},
+    {"set_operator", fast_set_operator, METH_VARARGS,
+     "set_operator(operator, op, reflected_op): Value's number slot calls the two "
+     "bound RuleOps directly; False if the operator has no such slot."},
     {"bind", fast_bind, METH_VARARGS,
      "bind(Value, lift, node_in_mode): connect the node store to engine.py."},
     {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import rules as rules_module
-from .rules import RULES, UNARY_OPERATORS, Rule
+from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, Rule
 
 # The compiled node store (autograd_core/_fastnode.c) when it was built, unless
 # AUTOGRAD_CORE_PURE is set; otherwise the pure-Python store below.
@@ -340,6 +340,18 @@ class _Binder:
         for attribute, function in made.items():
             setattr(_value_class, attribute, function)
         self.installed = made
+        if _fastnode is not None:
+            _direct_operators(made)
+
+
+def _direct_operators(made: dict[str, Callable]) -> None:
+    """Let the compiled store run x op y without the interpreter's generic lookup of
+    ``__op__`` and ``__rop__`` on every call, for each operator bound to RuleOps both ways
+    that Value's number slots can take directly."""
+    for name in BINARY_OPERATORS:
+        pair = made.get(f"__{name}__"), made.get(f"__r{name}__")
+        if all(type(op) is _fastnode.RuleOp for op in pair):
+            _fastnode.set_operator(name, *pair)
 
 
 _binder = _Binder()

@@ -9,6 +9,7 @@ import array
 import copy
 import gc
 import math
+import operator
 import os
 import pickle
 import subprocess
@@ -323,3 +324,134 @@ def test_read_data_takes_the_same_buffers_and_node_tuples_on_both_stores():
         read_data(nodes, [0.0, 0.0, 0.0])
     with pytest.raises(TypeError):
         read_data((Value(1.0), type("NoFloat", (), {"data": "1.5"})()), np.zeros(2))
+
+
+_SLOTTED = [("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+            ("truediv", operator.truediv)]
+_OPERANDS = [
+    ("value", lambda: Value(1.5)),
+    ("subclass", lambda: _Sub(-2.5)),
+    ("float", lambda: 4.0),
+    ("int", lambda: 3),
+    ("bool", lambda: True),
+    ("huge int", lambda: 10**400),
+    ("nan", lambda: math.nan),
+    ("zero", lambda: 0.0),
+    ("numpy float", lambda: np.float64(0.75)),
+    ("array", lambda: np.array([1.0, 2.0])),
+    ("str", lambda: "x"),
+    ("none", lambda: None),
+]
+
+
+def _outcome(call):
+    """A call's result as something comparable: its value's fields, or the error."""
+    try:
+        result = call()
+    except Exception as error:  # noqa: BLE001 - the error is the outcome compared
+        return ("raised", type(error), str(error))
+    if not isinstance(result, Value):
+        return ("returned", type(result), repr(result))
+    return ("value", type(result), repr(result.data), result.op, result.local_grads,
+            tuple(p.data if p.op == "" and p.label == "" else id(p) for p in result.parents))
+
+
+_PAIRS = [(f"{a}-{b}", make_a, make_b) for a, make_a in _OPERANDS for b, make_b in _OPERANDS
+          if "value" in (a, b) or "subclass" in (a, b)]  # one of ours among them
+
+
+@pytest.mark.parametrize(("slot", "apply"), _SLOTTED, ids=[s for s, _ in _SLOTTED])
+@pytest.mark.parametrize(("pair", "make_left", "make_right"), _PAIRS, ids=[p for p, *_ in _PAIRS])
+def test_an_operator_gives_what_its_bound_method_gives_for_any_operands(
+        slot, apply, pair, make_left, make_right):
+    """x op y runs through the store's number slot; it must answer exactly as Python's
+    own dispatch to Value.__op__ / Value.__rop__ would (the rule table's methods)."""
+    left, right = make_left(), make_right()
+    forward, reflected = Value.__dict__[f"__{slot}__"], Value.__dict__[f"__r{slot}__"]
+
+    def by_method():
+        if isinstance(left, Value):
+            answer = forward(left, right)
+        else:  # Python's numbers decline a Value; a str or None has no number slot
+            answer = NotImplemented
+            if isinstance(left, (np.ndarray, np.generic)):  # numpy's slot answers first
+                answer = getattr(type(left), f"__{slot}__")(left, right)
+            if answer is NotImplemented:
+                answer = reflected(right, left)
+        if answer is NotImplemented:
+            raise TypeError("unsupported")
+        return answer
+
+    with np.errstate(all="ignore"):
+        expected = _outcome(by_method)
+        got = _outcome(lambda: apply(left, right))
+    assert got == expected
+
+
+class _Reflects(Value):
+    __slots__ = ()
+
+    def __radd__(self, other):
+        return "reflected by the subclass"
+
+    def __rmul__(self, other):
+        return NotImplemented
+
+
+class _Adds(Value):
+    __slots__ = ()
+
+    def __add__(self, other):
+        return "added by the subclass"
+
+
+def test_a_subclass_on_the_right_still_gets_the_first_word():
+    x = Value(2.0)
+    assert x + _Reflects(1.0) == "reflected by the subclass"
+    product = x * _Reflects(3.0)  # the subclass declines: Value's own operator runs
+    assert (product.data, product.op, product.local_grads) == (6.0, "mul", (3.0, 2.0))
+    assert _Adds(1.0) + x == "added by the subclass"
+    total = x + _Adds(1.0)  # _Adds inherits Value's __radd__: the rule runs
+    assert (total.data, total.op) == (3.0, "add")
+    assert (1.0 + _Adds(1.0)).op == "add"  # float declines, the inherited __radd__ runs
+
+
+def test_a_patched_operator_wins_and_the_next_binding_brings_the_rule_back():
+    from autograd_core.rules import replace_rule
+
+    original = Value.__dict__["__mul__"]
+    calls = []
+
+    def counting(x, y):
+        calls.append((x, y))
+        return original(x, y)
+
+    x, y = Value(2.0), Value(5.0)
+    Value.__mul__ = counting
+    try:
+        assert (x * y).data == 10.0 and len(calls) == 1
+        assert (x * 3.0).data == 6.0 and len(calls) == 2
+        assert (3.0 * x).data == 6.0 and len(calls) == 2  # __rmul__ is not patched
+    finally:
+        Value.__mul__ = original
+        replace_rule(RULES["mul"])  # what any rebinding does: the table's operators again
+    assert Value.__dict__["__mul__"] is not counting
+    assert (x * y).data == 10.0 and len(calls) == 2
+
+
+@COMPILED_ONLY
+def test_set_operator_refuses_what_is_not_the_bound_pair():
+    from autograd_core import _fastnode
+
+    add, radd = Value.__dict__["__add__"], Value.__dict__["__radd__"]
+    mul = Value.__dict__["__mul__"]
+    assert _fastnode.set_operator("matmul", add, radd) is False  # no direct slot: untouched
+    with pytest.raises(TypeError, match="reflected"):
+        _fastnode.set_operator("add", add, add)
+    with pytest.raises(TypeError, match="plain"):
+        _fastnode.set_operator("add", radd, radd)
+    with pytest.raises(TypeError, match="RuleOp"):
+        _fastnode.set_operator("add", lambda x, y: 0, radd)
+    with pytest.raises(ValueError, match="is not the RuleOp given"):
+        _fastnode.set_operator("add", mul, radd)
+    assert (Value(1.0) + 2.0).data == 3.0 and (Value(1.0) * 2.0).op == "mul"

@@ -299,6 +299,9 @@ def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced(
             try:
                 apply_op("tanh", x)
                 x.tanh()
+                # every rebinding makes new operators and drops the old ones
+                if (x + 1.0).data != 1.5 or (2.0 * x).data != 1.0:
+                    errors.append("an operator gave a wrong value")
             except Exception as error:  # noqa: BLE001 - any failure is the finding
                 errors.append(repr(error))
 
