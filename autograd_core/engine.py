@@ -275,7 +275,16 @@ def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
         raise ValueError(f"op {name!r} takes {rule.arity} inputs, got {len(inputs)}")
     if not inputs:
         raise ValueError(f"op {name!r} needs at least one input")
-    return _apply(rule, tuple(_lift(x) for x in inputs), tuple(attrs))
+    return _apply(rule, _lifted(inputs), tuple(attrs))
+
+
+def _lifted(inputs: tuple) -> tuple:
+    """``inputs`` with numbers lifted to leaves: the tuple itself when all are Values
+    (a neuron's sum of products), checked in one loop rather than a call per input."""
+    for x in inputs:
+        if type(x) is not Value:
+            return tuple(map(_lift, inputs))
+    return inputs
 
 
 def _data(x: Any) -> float:

@@ -132,6 +132,25 @@ def test_reused_node_sums_its_messages():
     assert c.parents == (b, b) and b.parents == (a, a)
 
 
+class _Leaf(Value):
+    __slots__ = ()
+
+
+def test_a_variadic_op_keeps_its_value_inputs_and_lifts_only_its_numbers():
+    x, y, sub = Value(1.5), Value(-2.0), _Leaf(0.25)
+    total = apply_op("sum", x, y, x)  # all Values: recorded as given, x twice
+    assert total.parents == (x, y, x) and total.data == 1.0
+    mixed = apply_op("sum", x, 2, np.float64(0.5), sub, -0.0)
+    assert mixed.parents[0] is x and mixed.parents[3] is sub
+    lifted = [mixed.parents[i] for i in (1, 2, 4)]
+    assert [(p.op, p.parents, repr(p.data), type(p.data)) for p in lifted] == [
+        ("", (), "2.0", float), ("", (), "0.5", float), ("", (), "-0.0", float)]
+    assert mixed.data == 4.25
+    for bad in (True, "1", None, np.array([1.0]), math.nan):
+        with pytest.raises((TypeError, ValueError)):
+            apply_op("sum", x, y, bad)
+
+
 def test_topological_order_is_parents_first_and_deterministic():
     a, b = Value(1.0, "a"), Value(2.0, "b")
     c = a * b
