@@ -21,6 +21,7 @@ nothing behind.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from typing import Any
@@ -105,8 +106,11 @@ def _rebuild_top(listing: None, listed: tuple, *fields: Any) -> Any:
 
 
 def _grads(nodes: list) -> tuple:
+    """(node, grad) of each node whose grad a new node would not have (+0.0); a -0.0
+    grad is kept, its sign a fact of the pass that wrote it."""
     return tuple((node, node.grad) for node in nodes
-                 if not (type(node.grad) is float and node.grad == 0.0))
+                 if not (type(node.grad) is float and node.grad == 0.0
+                         and math.copysign(1.0, node.grad) > 0.0))
 
 
 def reduce_node(node: Any) -> tuple:

@@ -274,6 +274,20 @@ def test_a_graph_survives_copy_and_pickle_with_its_shape_grads_and_labels(clone)
     assert cx.grad == 2 * x.grad and x.grad == cx.grad / 2
 
 
+@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy,
+                                   lambda v: pickle.loads(pickle.dumps(v))],
+                         ids=["copy", "deepcopy", "pickle"])
+def test_a_copy_keeps_the_bits_of_every_grad_and_value(clone):
+    x = Value(-0.0)
+    y = x * Value(2.0)
+    tiny, huge = Value(5e-324), Value(-1.7976931348623157e308)
+    x.grad, y.grad, tiny.grad, huge.grad = -0.0, -0.0, -5e-324, math.inf
+    for node in (x, y, tiny, huge):
+        twin = clone(node)
+        assert (twin.data.hex(), twin.grad.hex()) == (node.data.hex(), node.grad.hex())
+    assert clone(y).parents[0].grad.hex() == "-0x0.0p+0"  # a parent's, too
+
+
 class _Sub(Value):
     __slots__ = ()
 
