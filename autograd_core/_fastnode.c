@@ -499,6 +499,8 @@ static const struct {
     {"__truediv__", offsetof(PyNumberMethods, nb_true_divide), slot_div},
 };
 
+/* 1: op is Value.<attribute> now; 0: it is not (set elsewhere since, by another
+ * thread's binding or by hand); -1: op is not a two-input RuleOp of that direction. */
 static int
 is_bound_ruleop(PyObject *op, int reflected, const char *attribute)
 {
@@ -506,27 +508,24 @@ is_bound_ruleop(PyObject *op, int reflected, const char *attribute)
         || ((RuleOpObject *)op)->reflected != reflected) {
         PyErr_Format(PyExc_TypeError, "set_operator(): %s must be a %s two-input RuleOp",
                      attribute, reflected ? "reflected" : "plain");
-        return 0;
+        return -1;
     }
-    PyObject *bound = PyDict_GetItemString(value_type->tp_dict, attribute); /* borrowed */
-    if (bound != op) {
-        PyErr_Format(PyExc_ValueError, "set_operator(): Value.%s is not the RuleOp given",
-                     attribute);
-        return 0;
-    }
-    return 1;
+    return PyDict_GetItemString(value_type->tp_dict, attribute) == op; /* borrowed */
 }
 
 static PyObject *
 fast_set_operator(PyObject *module, PyObject *args)
 {
     /* set_operator(operator, op, reflected_op) -> bool. operator is a name of
-     * rules.BINARY_OPERATORS; the two RuleOps must be Value.__<operator>__ and
-     * Value.__r<operator>__ now. False: this operator has no direct slot here. */
+     * rules.BINARY_OPERATORS. True: Value's slot now calls the two RuleOps. False,
+     * nothing changed: this operator has no direct slot here, or op and reflected_op
+     * are not Value.__<operator>__ and Value.__r<operator>__ now (another thread bound
+     * the table again in the meantime, or someone assigned one: Python's dispatch then
+     * stays, and that binding sets the slot itself). */
     const char *name;
-    PyObject *op, *reflected_op;
+    PyObject *op, *reflected_op, *old_op, *old_reflected;
     char attribute[64];
-    int which;
+    int which, plain, reflected;
     if (!PyArg_ParseTuple(args, "sOO:set_operator", &name, &op, &reflected_op))
         return NULL;
     if (check_bound())
@@ -541,17 +540,26 @@ fast_set_operator(PyObject *module, PyObject *args)
         ;
     if (which == N_DIRECT)
         Py_RETURN_FALSE;
-    if (!is_bound_ruleop(op, 0, attribute))
+    plain = is_bound_ruleop(op, 0, attribute);
+    if (plain < 0)
         return NULL;
     PyOS_snprintf(attribute, sizeof attribute, "__r%s__", name);
-    if (!is_bound_ruleop(reflected_op, 1, attribute))
+    reflected = is_bound_ruleop(reflected_op, 1, attribute);
+    if (reflected < 0)
         return NULL;
-    Py_INCREF(op);
-    Py_XSETREF(number_ops[which][0], op);
-    Py_INCREF(reflected_op);
-    Py_XSETREF(number_ops[which][1], reflected_op);
+    if (!plain || !reflected)
+        Py_RETURN_FALSE;
+    /* The table and the slot change together, with no Python code between the check
+     * above and the slot: the old RuleOps are released only after (their last
+     * reference may go, and what they hold may run code that rebinds Value). */
+    old_op = number_ops[which][0];
+    old_reflected = number_ops[which][1];
+    number_ops[which][0] = Py_NewRef(op);
+    number_ops[which][1] = Py_NewRef(reflected_op);
     *(binaryfunc *)((char *)value_type->tp_as_number + number_slots[which].offset) =
         number_slots[which].function;
+    Py_XDECREF(old_op);
+    Py_XDECREF(old_reflected);
     Py_RETURN_TRUE;
 }
 
@@ -1173,7 +1181,8 @@ static PyMethodDef module_methods[] = {
      "set_checkers(as_data, as_grad): what assigning data or grad stores, or refuses."},
     {"set_operator", fast_set_operator, METH_VARARGS,
      "set_operator(operator, op, reflected_op): Value's number slot calls the two "
-     "bound RuleOps directly; False if the operator has no such slot."},
+     "bound RuleOps directly; False (nothing changed) if the operator has no such "
+     "slot or they are not Value's operators now."},
     {"bind", fast_bind, METH_VARARGS,
      "bind(Value, lift, node_in_mode): connect the node store to engine.py."},
     {"make", (PyCFunction)(void (*)(void))fast_make, METH_FASTCALL,

@@ -347,7 +347,8 @@ class _Binder:
 def _direct_operators(made: dict[str, Callable]) -> None:
     """Let the compiled store run x op y without the interpreter's generic lookup of
     ``__op__`` and ``__rop__`` on every call, for each operator bound to RuleOps both ways
-    that Value's number slots can take directly."""
+    that Value's number slots can take directly. A pair another thread's binding has
+    replaced since is left alone (that binding sets the slot for its own pair)."""
     for name in BINARY_OPERATORS:
         pair = made.get(f"__{name}__"), made.get(f"__r{name}__")
         if all(type(op) is _fastnode.RuleOp for op in pair):

@@ -466,6 +466,31 @@ def test_set_operator_refuses_what_is_not_the_bound_pair():
         _fastnode.set_operator("add", radd, radd)
     with pytest.raises(TypeError, match="RuleOp"):
         _fastnode.set_operator("add", lambda x, y: 0, radd)
-    with pytest.raises(ValueError, match="is not the RuleOp given"):
-        _fastnode.set_operator("add", mul, radd)
+    assert _fastnode.set_operator("add", mul, radd) is False  # not Value.__add__: untouched
     assert (Value(1.0) + 2.0).data == 3.0 and (Value(1.0) * 2.0).op == "mul"
+
+
+def _add_twice_local(x, y, out):
+    """d(x + 2y)/dx = 1, d(x + 2y)/dy = 2"""
+    return (1.0, 2.0)
+
+
+@COMPILED_ONLY
+def test_set_operator_changes_nothing_for_a_pair_another_binding_replaced():
+    """A binding assigns Value's operators, then points the slots at them: another
+    thread's binding may replace them in between. That late call must not raise (it
+    made replace_rule fail) nor point the slot at the replaced RuleOps."""
+    from autograd_core import _fastnode
+    from autograd_core.rules import replace_rule
+
+    stale = Value.__dict__["__add__"], Value.__dict__["__radd__"]
+    original = replace_rule("add", forward=lambda x, y: x + 2.0 * y, local=_add_twice_local,
+                            constant_local=False)
+    try:
+        assert _fastnode.set_operator("add", *stale) is False
+        x, y = Value(1.0), Value(10.0)
+        assert ((x + y).data, (x + y).local_grads) == (21.0, (1.0, 2.0))
+        assert (1.0 + y).data == 21.0 and (y + 1.0).data == 12.0
+    finally:
+        replace_rule(original)
+    assert (Value(1.0) + Value(10.0)).data == 11.0

@@ -321,6 +321,33 @@ def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced(
     assert errors == []
 
 
+def test_threads_that_replace_rules_at_once_all_succeed():
+    """Each binding assigns Value's operators and then points the number slots at them;
+    another thread's binding in between must not make either replace_rule fail."""
+    errors: list[str] = []
+
+    def rebind() -> None:
+        for _ in range(150):
+            try:
+                replace_rule(RULES["add"])
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    workers = [threading.Thread(target=rebind) for _ in range(3)]
+    try:
+        for worker in workers:
+            worker.start()
+    finally:
+        for worker in workers:
+            worker.join()
+        sys.setswitchinterval(interval)
+    assert errors == []
+    x = Value(0.5)
+    assert ((x + 2.0).data, (2.0 + x).data, (x + x).local_grads) == (2.5, 2.5, (1.0, 1.0))
+
+
 def _tanh_local_wrong(x, out):
     """d tanh(x)/dx = 1 (wrong on purpose)"""
     return (1.0,)
