@@ -457,8 +457,9 @@ static PyTypeObject RuleOpType = {
  * set_operator() points Value's own slot at a function that calls the same two RuleOps
  * directly. Assigning Value.__add__ or __radd__ again resets the slot to the generic
  * one (the interpreter does that), so a later patch by anyone still wins; subclasses of
- * Value keep the generic slot. Both RuleOps compute rule(lift(x), lift(y)), so which of
- * them runs changes no result. */
+ * Value keep the generic slot, and so does a class bound before (bind() of another
+ * class): its slots are reset when the table first serves the new one. Both RuleOps
+ * compute rule(lift(x), lift(y)), so which of them runs changes no result. */
 
 /* Python's four arithmetic slots (not rule names: any rule may claim an operator). */
 #define N_DIRECT 4
@@ -499,6 +500,33 @@ static const struct {
     {"__truediv__", offsetof(PyNumberMethods, nb_true_divide), slot_div},
 };
 
+/* The class whose slots number_ops serves (a strong reference), and whose slots lose
+ * it when another class is bound: the table then holds that class's RuleOps. */
+static PyTypeObject *number_owner;
+
+/* Give a class that no longer owns the table Python's own dispatch back: assigning an
+ * operator to itself makes the interpreter reset the slot to its generic one. */
+static int
+release_number_slots(PyTypeObject *type)
+{
+    for (int i = 0; i < N_DIRECT; i++) {
+        binaryfunc *slot = (binaryfunc *)((char *)type->tp_as_number + number_slots[i].offset);
+        if (*slot != number_slots[i].function)
+            continue;
+        PyObject *op = PyDict_GetItemString(type->tp_dict, number_slots[i].dunder);
+        if (op == NULL) { /* cannot happen (deleting it resets the slot); be safe */
+            *slot = NULL;
+            continue;
+        }
+        Py_INCREF(op);
+        int failed = PyObject_SetAttrString((PyObject *)type, number_slots[i].dunder, op);
+        Py_DECREF(op);
+        if (failed)
+            return -1;
+    }
+    return 0;
+}
+
 /* 1: op is Value.<attribute> now; 0: it is not (set elsewhere since, by another
  * thread's binding or by hand); -1: op is not a two-input RuleOp of that direction. */
 static int
@@ -524,6 +552,7 @@ fast_set_operator(PyObject *module, PyObject *args)
      * stays, and that binding sets the slot itself). */
     const char *name;
     PyObject *op, *reflected_op, *old_op, *old_reflected;
+    PyTypeObject *old_owner = NULL;
     char attribute[64];
     int which, plain, reflected;
     if (!PyArg_ParseTuple(args, "sOO:set_operator", &name, &op, &reflected_op))
@@ -549,6 +578,12 @@ fast_set_operator(PyObject *module, PyObject *args)
         return NULL;
     if (!plain || !reflected)
         Py_RETURN_FALSE;
+    if (number_owner != value_type) {
+        if (number_owner != NULL && release_number_slots(number_owner))
+            return NULL;
+        old_owner = number_owner;
+        number_owner = (PyTypeObject *)Py_NewRef(value_type);
+    }
     /* The table and the slot change together, with no Python code between the check
      * above and the slot: the old RuleOps are released only after (their last
      * reference may go, and what they hold may run code that rebinds Value). */
@@ -560,6 +595,7 @@ fast_set_operator(PyObject *module, PyObject *args)
         number_slots[which].function;
     Py_XDECREF(old_op);
     Py_XDECREF(old_reflected);
+    Py_XDECREF(old_owner);
     Py_RETURN_TRUE;
 }
 

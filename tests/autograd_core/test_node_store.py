@@ -494,3 +494,32 @@ def test_set_operator_changes_nothing_for_a_pair_another_binding_replaced():
     finally:
         replace_rule(original)
     assert (Value(1.0) + Value(10.0)).data == 11.0
+
+
+REBIND = """
+from autograd_core import Value, engine, stores
+from autograd_core.modes import node_in_mode
+from autograd_core.rules import replace_rule
+
+def twice(x, y, out):
+    \"\"\"d(x + 2y)/dx = 1, d(x + 2y)/dy = 2\"\"\"
+    return (1.0, 2.0)
+
+class Other(stores.NodeStore):
+    __slots__ = ()
+
+stores.bind(Other, engine._lift, node_in_mode, engine._apply, engine._as_float)
+replace_rule("add", forward=lambda x, y: x + 2.0 * y, local=twice, constant_local=False)
+x, y = Value(1.0), Value(10.0)
+print((x + y).data, Value.__add__(x, y).data, (2.0 + y).data, Value.__radd__(y, 2.0).data,
+      Other.__add__(x, y).data)
+"""
+
+
+@COMPILED_ONLY
+def test_a_class_bound_before_keeps_its_own_operators_after_another_is_bound():
+    """The number slots' table serves one class: once another class is bound (and its
+    rule replaced), the first class's x + y runs what its __add__ says, not the table."""
+    result = subprocess.run([sys.executable, "-c", REBIND], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.split() == ["11.0", "11.0", "12.0", "12.0", "21.0"]
