@@ -430,6 +430,38 @@ def test_a_subclass_on_the_right_still_gets_the_first_word():
     assert (1.0 + _Adds(1.0)).op == "add"  # float declines, the inherited __radd__ runs
 
 
+class _Declines(Value):
+    __slots__ = ()
+
+    def __sub__(self, other):
+        return NotImplemented
+
+    def __rsub__(self, other):
+        return NotImplemented
+
+    def __truediv__(self, other):
+        return NotImplemented
+
+    def __rtruediv__(self, other):
+        return NotImplemented
+
+
+def test_a_subclass_that_declines_on_either_side_gets_the_rule_with_operands_in_order():
+    """A subclass on the left that declines leaves the call to Value's slot with the
+    subclass first: the rule must still see (left, right), not the reverse."""
+    left, right = _Declines(2.0), Value(0.5)
+    for result, data, local_grads in [
+        (left - right, 1.5, (1.0, -1.0)),
+        (right - left, -1.5, (1.0, -1.0)),
+        (left / right, 4.0, (2.0, -8.0)),
+        (right / left, 0.25, (0.5, -0.125)),
+    ]:
+        assert type(result) is Value and (result.data, result.local_grads) == (data, local_grads)
+    assert (left - right).parents == (left, right) and (right / left).parents == (right, left)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        left - _Declines(1.0)  # both decline: Value's slot is never asked
+
+
 def test_a_patched_operator_wins_and_the_next_binding_brings_the_rule_back():
     from autograd_core.rules import replace_rule
 
