@@ -118,15 +118,25 @@ def _local_of(rule: Rule) -> Callable[..., tuple]:
     return read
 
 
-def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
+def _not_a_value(attribute: str, rule: Rule) -> TypeError:
+    """The compiled store's refusal of a method called unbound on something that is not a
+    Value (``Value.__add__(1.0, x)``, ``Value.tanh(2.0)``)."""
+    operand = " and one operand" if rule.arity == 2 else ""
+    return TypeError(f"{attribute}() applies rule {rule.name!r} to a Value{operand}")
+
+
+def _python_binary(rule: Rule, attribute: str, reflected: bool) -> Callable[[Any, Any], Any]:
     """The method of a two-input rule (``reflected``: ``other op self``)."""
     forward, local, shared = rule.forward, _local_of(rule), _shared_locals(rule)
     name = rule.name
 
     def method(x: Any, y: Any) -> Any:
+        try:
+            a = x._data
+        except AttributeError:  # costs nothing until it is raised
+            raise _not_a_value(attribute, rule) from None
         if type(y) is not _value_class:
             y = _lift(y)
-        a = x._data
         b = y._data
         out = forward(a, b)
         if _special_modes:
@@ -150,18 +160,23 @@ def _python_binary(rule: Rule, reflected: bool) -> Callable[[Any, Any], Any]:
         return method
 
     def reflected_method(y: Any, x: Any) -> Any:
+        if not isinstance(y, PythonNode):
+            raise _not_a_value(attribute, rule)
         return method(_lift(x), y)
 
     return reflected_method
 
 
-def _python_unary(rule: Rule) -> Callable[[Any], Any]:
+def _python_unary(rule: Rule, attribute: str) -> Callable[[Any], Any]:
     """The method of a one-input rule without attributes."""
     forward, local, shared = rule.forward, _local_of(rule), _shared_locals(rule)
     name = rule.name
 
     def method(x: Any) -> Any:
-        data = x._data
+        try:
+            data = x._data
+        except AttributeError:  # costs nothing until it is raised
+            raise _not_a_value(attribute, rule) from None
         out = forward(data)
         if _special_modes:
             return _in_mode(rule, out, (x,), ())
@@ -189,7 +204,8 @@ def _hot(rule: Rule, attribute: str, reflected: bool = False) -> Callable:
     if _fastnode is not None:
         return _fastnode.RuleOp(rule, rule.name, attribute, rule.arity, rule.forward,
                                 rule.local, _shared_locals(rule), reflected, doc)
-    made = _python_binary(rule, reflected) if rule.arity == 2 else _python_unary(rule)
+    made = (_python_binary(rule, attribute, reflected) if rule.arity == 2
+            else _python_unary(rule, attribute))
     return _named(made, attribute, doc)
 
 

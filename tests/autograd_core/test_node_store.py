@@ -555,3 +555,32 @@ def test_a_class_bound_before_keeps_its_own_operators_after_another_is_bound():
     result = subprocess.run([sys.executable, "-c", REBIND], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.split() == ["11.0", "11.0", "12.0", "12.0", "21.0"]
+
+
+class _HasData:
+    """Not a Value, with the attribute the Python store's operators read."""
+
+    _data = 1.0
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: Value.__add__(1.0, Value(2.0)),
+     "__add__() applies rule 'add' to a Value and one operand"),
+    (lambda: Value.__add__(1.0, "x"), "__add__() applies rule 'add' to a Value and one operand"),
+    (lambda: Value.__radd__(1.0, 2.0), "__radd__() applies rule 'add' to a Value and one operand"),
+    (lambda: Value.__rtruediv__(None, Value(2.0)),
+     "__rtruediv__() applies rule 'div' to a Value and one operand"),
+    (lambda: Value.__rpow__(2.0, 3.0), "__rpow__() applies rule 'powv' to a Value and one operand"),
+    (lambda: Value.__rmul__(_HasData(), 2.0),
+     "__rmul__() applies rule 'mul' to a Value and one operand"),
+    (lambda: Value.tanh(0.5), "tanh() applies rule 'tanh' to a Value"),
+    (lambda: Value.__neg__("x"), "__neg__() applies rule 'neg' to a Value"),
+    (lambda: Value.__add__(Value(1.0), "x"),
+     "operand must be an int, a float or a numpy real scalar; got 'x' (str)"),
+])
+def test_an_operator_called_unbound_on_no_value_is_refused_alike_on_both_stores(call, message):
+    """The compiled store's operators refuse a first argument that is not a Value; the
+    Python store's read its ``_data`` (AttributeError) or, reflected, lifted it."""
+    with pytest.raises(TypeError) as caught:
+        call()
+    assert str(caught.value) == message
