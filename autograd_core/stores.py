@@ -130,7 +130,7 @@ def _python_binary(rule: Rule, attribute: str, reflected: bool) -> Callable[[Any
     forward, local, shared = rule.forward, _local_of(rule), _shared_locals(rule)
     name = rule.name
 
-    def method(x: Any, y: Any) -> Any:
+    def method(x: Any, y: Any, /) -> Any:  # positional, as the compiled store's
         try:
             a = x._data
         except AttributeError:  # costs nothing until it is raised
@@ -159,7 +159,7 @@ def _python_binary(rule: Rule, attribute: str, reflected: bool) -> Callable[[Any
     if not reflected:
         return method
 
-    def reflected_method(y: Any, x: Any) -> Any:
+    def reflected_method(y: Any, x: Any, /) -> Any:
         if not isinstance(y, PythonNode):
             raise _not_a_value(attribute, rule)
         return method(_lift(x), y)
@@ -172,7 +172,7 @@ def _python_unary(rule: Rule, attribute: str) -> Callable[[Any], Any]:
     forward, local, shared = rule.forward, _local_of(rule), _shared_locals(rule)
     name = rule.name
 
-    def method(x: Any) -> Any:
+    def method(x: Any, /) -> Any:
         try:
             data = x._data
         except AttributeError:  # costs nothing until it is raised

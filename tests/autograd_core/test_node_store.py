@@ -584,3 +584,17 @@ def test_an_operator_called_unbound_on_no_value_is_refused_alike_on_both_stores(
     with pytest.raises(TypeError) as caught:
         call()
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("call", "method"), [
+    (lambda: Value.__add__(Value(1.0), y=2.0), "__add__"),
+    (lambda: Value.__radd__(Value(1.0), x=2.0), "__radd__"),
+    (lambda: Value(1.0).__mul__(y=3.0), "__mul__"),
+    (lambda: Value.tanh(x=Value(1.0)), "tanh"),
+    (lambda: Value.__neg__(x=Value(1.0)), "__neg__"),
+])
+def test_an_operator_takes_its_operands_by_position_only_on_both_stores(call, method):
+    """The compiled store's operators take no keywords; the Python store's took their
+    parameter names (x, y) as keywords and computed."""
+    with pytest.raises(TypeError, match=rf"{method}\(\)"):
+        call()
