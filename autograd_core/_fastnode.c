@@ -417,6 +417,21 @@ ruleop_reduce(RuleOpObject *self, PyObject *Py_UNUSED(ignored))
     return Py_BuildValue("O(OO)", getattr_fn, (PyObject *)value_type, self->method);
 }
 
+/* What inspect.signature reads: the operands by position, named as the Python store's
+ * methods name them. */
+static PyObject *
+ruleop_text_signature(RuleOpObject *self, void *Py_UNUSED(closure))
+{
+    if (self->arity == 1)
+        return PyUnicode_FromString("(x, /)");
+    return PyUnicode_FromString(self->reflected ? "(y, x, /)" : "(x, y, /)");
+}
+
+static PyGetSetDef ruleop_getset[] = {
+    {"__text_signature__", (getter)ruleop_text_signature, NULL, NULL, NULL},
+    {NULL},
+};
+
 static PyMethodDef ruleop_methods[] = {
     {"__reduce__", (PyCFunction)ruleop_reduce, METH_NOARGS, NULL},
     {NULL},
@@ -446,6 +461,7 @@ static PyTypeObject RuleOpType = {
     .tp_repr = (reprfunc)ruleop_repr,
     .tp_members = ruleop_members,
     .tp_methods = ruleop_methods,
+    .tp_getset = ruleop_getset,
 };
 
 /* -------------------------------------------------------------------------

@@ -598,3 +598,20 @@ def test_an_operator_takes_its_operands_by_position_only_on_both_stores(call, me
     parameter names (x, y) as keywords and computed."""
     with pytest.raises(TypeError, match=rf"{method}\(\)"):
         call()
+
+
+def test_an_operator_shows_the_same_signature_on_both_stores():
+    """inspect.signature (help(), the API pages) found none for the compiled store's
+    operators and methods; both stores now name their operands alike."""
+    import inspect
+
+    def shape(function):
+        return [(p.name, p.kind) for p in inspect.signature(function).parameters.values()]
+
+    only = inspect.Parameter.POSITIONAL_ONLY
+    assert shape(Value.__add__) == [("x", only), ("y", only)]
+    assert shape(Value.__rtruediv__) == [("y", only), ("x", only)]
+    assert shape(Value.tanh) == shape(Value.__neg__) == [("x", only)]
+    assert shape(Value(1.0).__mul__) == [("y", only)]  # bound: the other operand
+    assert shape(Value(1.0).__rsub__) == [("x", only)]
+    assert shape(Value(1.0).exp) == []
