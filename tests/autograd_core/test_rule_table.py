@@ -289,6 +289,24 @@ def _tanh_local_again(x, out):
     return (1.0 - out * out,)
 
 
+def _in_threads(target, count, meanwhile=lambda: None, stop=None):
+    """Run ``count`` threads of ``target`` at a tiny switch interval while ``meanwhile``
+    runs here; then set ``stop`` (an Event) and join them all."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    workers = [threading.Thread(target=target) for _ in range(count)]
+    try:
+        for worker in workers:
+            worker.start()
+        meanwhile()
+    finally:
+        if stop is not None:
+            stop.set()
+        for worker in workers:
+            worker.join()
+        sys.setswitchinterval(interval)
+
+
 def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced():
     errors: list[str] = []
     done = threading.Event()
@@ -305,19 +323,11 @@ def test_other_threads_never_see_the_table_without_a_rule_while_one_is_replaced(
             except Exception as error:  # noqa: BLE001 - any failure is the finding
                 errors.append(repr(error))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    workers = [threading.Thread(target=compute) for _ in range(2)]
-    try:
-        for worker in workers:
-            worker.start()
+    def replace() -> None:
         for _ in range(2000):
             replace_rule(replace_rule("tanh", local=_tanh_local_again))
-    finally:
-        done.set()
-        for worker in workers:
-            worker.join()
-        sys.setswitchinterval(interval)
+
+    _in_threads(compute, 2, meanwhile=replace, stop=done)
     assert errors == []
 
 
@@ -333,16 +343,7 @@ def test_threads_that_replace_rules_at_once_all_succeed():
             except Exception as error:  # noqa: BLE001 - any failure is the finding
                 errors.append(repr(error))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    workers = [threading.Thread(target=rebind) for _ in range(3)]
-    try:
-        for worker in workers:
-            worker.start()
-    finally:
-        for worker in workers:
-            worker.join()
-        sys.setswitchinterval(interval)
+    _in_threads(rebind, 3)
     assert errors == []
     x = Value(0.5)
     assert ((x + 2.0).data, (2.0 + x).data, (x + x).local_grads) == (2.5, 2.5, (1.0, 1.0))
