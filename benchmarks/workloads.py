@@ -327,6 +327,9 @@ def _fit_per_step(run_epochs, short: int, long: int, steps_per_epoch: int,
         for epochs in (short, long):
             timings[epochs].append(run_epochs(epochs))
     fast_short, fast_long = min(timings[short]), min(timings[long])
+    if fast_long <= fast_short:  # the set-up's noise is larger than the steps between
+        raise RuntimeError(f"{long - short} epochs more took no longer ({fast_long:.4f} s "
+                           f"vs {fast_short:.4f} s): too few steps to time by difference")
     per_step = (fast_long - fast_short) / ((long - short) * steps_per_epoch)
     return per_step, fast_short - short * steps_per_epoch * per_step
 
@@ -499,7 +502,9 @@ def _w5_fit_trace(weights, X, y, steps_per_epoch):
         return clock() - start
 
     run_epochs(1)
-    per_step, setup = _fit_per_step(run_epochs, 2, 2 + W5_EPOCHS, steps_per_epoch)
+    # 500 steps between the two lengths: about 65 ms at 0.13 ms a step, well above
+    # the noise of the one-off set-up (tracing a 64 x 64 model) that cancels out.
+    per_step, setup = _fit_per_step(run_epochs, 2, 2 + 5 * W5_EPOCHS, steps_per_epoch)
     run_epochs(W5_EPOCHS)
     from autograd_core.trace import trace
 

@@ -119,3 +119,19 @@ def test_only_refuses_a_workload_without_rows(monkeypatch, capsys):
             compare.main()
         assert exit_.value.code == 2
         assert "the workloads are ['W1', 'W2', 'W3', 'W4', 'W5']" in capsys.readouterr().err
+
+
+def test_a_step_timed_by_difference_is_the_slope_and_a_flat_one_is_refused():
+    import workloads
+
+    calls = []
+
+    def linear(epochs: int) -> float:  # 0.25 s of set-up, 0.01 s a step, 3 steps an epoch
+        calls.append(epochs)
+        return 0.25 + 0.01 * 3 * epochs + (0.002 if len(calls) <= 2 else 0.0)
+
+    per_step, setup = workloads._fit_per_step(linear, 2, 12, 3)
+    assert per_step == pytest.approx(0.01) and setup == pytest.approx(0.25)
+    assert calls == [2, 12, 2, 12, 2, 12]  # alternating, the fastest of each kept
+    with pytest.raises(RuntimeError, match="too few steps"):
+        workloads._fit_per_step(lambda epochs: 1.0 - 0.001 * epochs, 2, 12, 3)
