@@ -51,11 +51,11 @@ bench: $(VENV)/.installed
 	$(PYTHON) benchmarks/run.py --output benchmarks/results/latest.md
 
 # This checkout's figures against an earlier commit's, alternated in one run:
-# make bench-compare REV=<commit>
+# make bench-compare REV=<commit> [ROUNDS=n]
 bench-compare: $(VENV)/.installed
 	@test -n "$(REV)" || { echo "usage: make bench-compare REV=<commit>"; exit 2; }
 	@mkdir -p benchmarks/results
-	$(PYTHON) benchmarks/compare.py $(REV) --output benchmarks/results/compare.md
+	$(PYTHON) benchmarks/compare.py $(REV) $(if $(ROUNDS),--rounds $(ROUNDS)) --output benchmarks/results/compare.md
 
 clean:
 	rm -rf $(VENV) out build docs/_generated .pytest_cache .hypothesis
