@@ -275,7 +275,21 @@ def apply_op(name: str, *inputs: Any, attrs: tuple = ()) -> Value:
         raise ValueError(f"op {name!r} takes {rule.arity} inputs, got {len(inputs)}")
     if not inputs:
         raise ValueError(f"op {name!r} needs at least one input")
-    return _apply(rule, _lifted(inputs), tuple(attrs))
+    return _apply(rule, _lifted(inputs), _checked_attrs(rule, attrs))
+
+
+def _checked_attrs(rule: Rule, attrs: Any) -> tuple:
+    """``attrs`` as the rule's method records them: one float per param (NaN and bools
+    refused, numpy scalars as floats), the defaults of those not given filled in."""
+    if not attrs and not rule.params:
+        return ()
+    given = tuple(attrs)
+    least = len(rule.params) - len(rule.defaults)
+    if not least <= len(given) <= len(rule.params):
+        raise ValueError(f"op {rule.name!r} takes the attributes {rule.params!r} "
+                         f"({least} to {len(rule.params)} of them); got {given!r}")
+    given += tuple(rule.defaults[len(given) - least:])
+    return tuple(_as_float(a, param) for a, param in zip(given, rule.params))
 
 
 def _lifted(inputs: tuple) -> tuple:

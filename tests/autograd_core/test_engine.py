@@ -351,3 +351,26 @@ def test_a_dropped_graph_is_freed_at_once_by_reference_counting():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_apply_op_checks_an_ops_attributes_as_its_method_does():
+    x = Value(1.5)
+    # recorded as the method records them: floats, on both stores
+    for attrs in ((2,), (np.float64(2.0),), [2.0]):
+        node = apply_op("pow", x, attrs=attrs)
+        assert node.attrs == (2.0,) and type(node.attrs[0]) is float and node.data == 2.25
+    assert apply_op("leaky_relu", Value(-2.0)).attrs == Value(-2.0).leaky_relu().attrs == (0.01,)
+    # NaN gave a NaN node (and grad) without a word; a bool ran on one store only
+    with pytest.raises(ValueError, match="exponent is NaN"):
+        apply_op("pow", x, attrs=(math.nan,))
+    with pytest.raises(ValueError, match="slope is NaN"):
+        apply_op("leaky_relu", x, attrs=(math.nan,))
+    with pytest.raises(TypeError, match=r"exponent must be .* got True \(bool\)"):
+        apply_op("pow", x, attrs=(True,))
+    with pytest.raises(ValueError, match="exponent is too large for a float"):
+        apply_op("pow", x, attrs=(10**400,))
+    for wrong in ((), (2.0, 3.0)):
+        with pytest.raises(ValueError, match=r"op 'pow' takes the attributes \('exponent',\)"):
+            apply_op("pow", x, attrs=wrong)
+    with pytest.raises(ValueError, match=r"op 'tanh' takes the attributes \(\)"):
+        apply_op("tanh", x, attrs=(1.0,))
