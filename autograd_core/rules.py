@@ -468,7 +468,14 @@ def _max_branch(x: float, y: float) -> bool:
 register("max", 2, _max_forward, np.maximum, _max_local, branch=_max_branch, method=None)
 
 
+# x ** inf is 0, 1 or inf, a step rather than a power: its derivative came out NaN
+# (inf * 0) where the value is flat, so an infinite exponent is outside pow's domain.
+_INFINITE_EXPONENT = "pow: the exponent must be finite; got {value!r}"
+
+
 def _powv_forward(x: float, y: float) -> float:
+    if y in (math.inf, -math.inf):
+        raise DomainError(_INFINITE_EXPONENT.format(value=y))
     if x <= 0.0:
         raise DomainError(
             f"pow: the base must be positive when the exponent is a Value (got base {x!r}); "
@@ -500,6 +507,7 @@ _log = _unary(_log_float, _log_array, "log")
 
 
 def _powv_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    _refuse(np.isinf(y), y, _INFINITE_EXPONENT)
     _refuse(np.asarray(x) <= 0.0, x, "pow: the base must be positive when the exponent is a "
                                      "Value (got base {value!r})")
     with np.errstate(over="ignore"):
@@ -537,6 +545,8 @@ def _float_pow(x: float, exponent: float) -> float:
 
 
 def _pow_forward(x: float, exponent: float) -> float:
+    if exponent in (math.inf, -math.inf):
+        raise DomainError(_INFINITE_EXPONENT.format(value=exponent))
     if x == 0.0 and exponent < 0.0 and float(exponent).is_integer():
         raise DomainError(f"pow: 0 cannot be raised to a negative power "
                           f"({x!r} ** {exponent!r})")
@@ -548,6 +558,8 @@ def _pow_forward(x: float, exponent: float) -> float:
 
 
 def _pow_array(x: np.ndarray, exponent: float) -> np.ndarray:
+    if exponent in (math.inf, -math.inf):
+        raise DomainError(_INFINITE_EXPONENT.format(value=exponent))
     if float(exponent).is_integer():
         if exponent < 0.0:
             _refuse(x == 0.0, x, "pow: 0 cannot be raised to a negative power "

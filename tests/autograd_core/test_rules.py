@@ -6,6 +6,7 @@ constant attributes and the forward value at each point worked out by hand.
 """
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,3 +227,17 @@ def test_logsumexp_derivatives_on_arrays_of_huge_inputs_raise_no_numpy_warning()
         shares = rule.local(a, b, out)
     assert [s.tolist() for s in shares] == [[1.0, 0.0], [0.0, 1.0]]
     assert [float(s) for s in rule.local(1e308, -1e308, 1e308)] == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("base", [0.5, 1.5])
+@pytest.mark.parametrize("exponent", [math.inf, -math.inf])
+def test_an_infinite_exponent_is_refused_on_floats_values_and_arrays(base, exponent):
+    # 0.5 ** inf is 0 on a whole neighbourhood, yet its gradient came out NaN (inf * 0)
+    message = f"pow: the exponent must be finite; got {exponent!r}"
+    for power in (lambda: Value(base) ** exponent, lambda: Value(base) ** Value(exponent),
+                  lambda: RULES["pow"].forward_array(np.array([base]), exponent),
+                  lambda: RULES["powv"].forward_array(np.array([base, base]),
+                                                      np.array([2.0, exponent]))):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            power()
+    assert (Value(base) ** 3.0).data == base**3  # a finite one still gives its power
