@@ -53,7 +53,7 @@ bench: $(VENV)/.installed
 # This checkout's figures against an earlier commit's, alternated in one run:
 # make bench-compare REV=<commit> [ROUNDS=n]
 bench-compare: $(VENV)/.installed
-	@test -n "$(REV)" || { echo "usage: make bench-compare REV=<commit>"; exit 2; }
+	@test -n "$(REV)" || { echo "usage: make bench-compare REV=<commit> [ROUNDS=n]"; exit 2; }
 	@mkdir -p benchmarks/results
 	$(PYTHON) benchmarks/compare.py $(REV) $(if $(ROUNDS),--rounds $(ROUNDS)) --output benchmarks/results/compare.md
 

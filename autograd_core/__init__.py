@@ -17,7 +17,8 @@ Guarantees (each one is a test in ``tests/autograd_core``):
   ``FloatingPointError``) naming the op, its inputs and the line that made the node.
 * **Domain errors** are ``DomainError`` (a ``ValueError``) naming the op and the
   value: ``log`` of x <= 0, ``sqrt`` of x < 0, ``0 ** negative integer``, a negative base with
-  a non-integer or ``Value`` exponent, division by zero, ``sin``/``cos`` of inf
+  a non-integer or ``Value`` exponent, an infinite exponent, division by zero,
+  ``sin``/``cos`` of inf
   (``0 ** a`` for a non-integer ``a < 0`` is its one-sided limit, inf).
   A wrong type is a ``TypeError`` showing the value and what is allowed; an op
   without a rule is a ``NotImplementedError``.

@@ -135,3 +135,5 @@ def test_a_step_timed_by_difference_is_the_slope_and_a_flat_one_is_refused():
     assert calls == [2, 12, 2, 12, 2, 12]  # alternating, the fastest of each kept
     with pytest.raises(RuntimeError, match="too few steps"):
         workloads._fit_per_step(lambda epochs: 1.0 - 0.001 * epochs, 2, 12, 3)
+    with pytest.raises(RuntimeError, match=r"10 epochs more took no longer \(1\.0000 s vs "):
+        workloads._fit_per_step(lambda epochs: 1.0, 2, 12, 3)  # flat: a zero step is no figure
